@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from redaction.errors import Cancelled, RedactionError
 
 # Order is the order shown in --help.
-COMMAND_MODULES = ("app.commands.engine",)
+COMMAND_MODULES = ("app.commands.engine", "app.commands.case")
 
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130

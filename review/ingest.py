@@ -52,33 +52,36 @@ class IngestResult:
     duplicate: bool  # True: these bytes were already in the case; nothing was copied
 
 
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=lambda v: getattr(v, "value", None) or str(v)))
-
-
-MEDIA_LIST_LIMIT = 64  # per-frame tables belong to the probe, not to the custody record
+def _num(value: Any, digits: int = 6) -> Any:
+    return round(float(value), digits) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 def media_summary(info: Any) -> dict[str, Any]:
-    """The probe result as plain JSON, without per-frame tables."""
-    if hasattr(info, "to_json"):
-        data = info.to_json()
-    elif hasattr(info, "__dataclass_fields__"):
-        import dataclasses
-
-        data = dataclasses.asdict(info)
-    else:
-        data = dict(vars(info))
-    data = _jsonable(data)
-
-    def trim(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: trim(v) for k, v in value.items() if not (isinstance(v, list) and len(v) > MEDIA_LIST_LIMIT)}
-        if isinstance(value, list):
-            return [trim(v) for v in value]
-        return value
-
-    return trim(data)
+    """What custody needs to know of a ``redaction.probe.MediaInfo``, as plain JSON:
+    picture size, frame count and rate, streams, tags. Per-frame tables stay out."""
+    video = getattr(info, "video", None)
+    summary: dict[str, Any] = {
+        "container": str(getattr(info, "container", "")),
+        "duration": _num(getattr(info, "duration", 0.0)),
+        "width": int(info.width),
+        "height": int(info.height),
+        "frame_count": int(info.frame_count),
+        "fps": _num(info.fps),
+        "streams": [str(s.kind) for s in getattr(info, "streams", ())],
+        "tags": {str(k): str(v) for k, v in (getattr(info, "tags", None) or {}).items()},
+    }
+    if video is not None:
+        summary["video"] = {
+            key: _num(getattr(video, key)) if key.endswith("fps") else getattr(video, key)
+            for key in ("codec", "coded_width", "coded_height", "rotation", "pix_fmt", "nominal_fps", "average_fps",
+                        "variable_frame_rate")
+            if hasattr(video, key)
+        }
+    summary["audio"] = [
+        {"codec": str(a.codec), "sample_rate": int(a.sample_rate), "channels": int(a.channels)}
+        for a in getattr(info, "audio", ())
+    ]
+    return json.loads(json.dumps(summary, default=str))
 
 
 def probe_media(path: Path) -> dict[str, Any] | None:

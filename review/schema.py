@@ -246,6 +246,7 @@ def migrate(db: Database, stop_before: str | None = None) -> tuple[int, int]:
     # case at once cannot both upgrade it; sqlite-utils nests its own savepoints.
     db.execute("BEGIN IMMEDIATE")
     try:
+        old = schema_version(db)  # another program may have upgraded while we waited
         MIGRATIONS.apply(db, stop_before=stop_before)
         new = schema_version(db)
         db.execute(f"PRAGMA user_version = {int(new)}")
