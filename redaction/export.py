@@ -173,11 +173,26 @@ def build_command(
         "bsf:v": "filter_units=remove_types=6",
         "movflags": "+faststart",
     }
+    if settings["pix_fmt"] == "yuv444p":
+        # 4:2:0 -> 4:4:4 by repeating chroma samples: an interpolating scaler would blend
+        # the colour outside a box into its edge pixels.
+        options["sws_flags"] = "neighbor"
     if audio is not None:
         options.update({"c:a": "aac", "flags:a": "+bitexact"})
     args = ffmpeg.output(*streams, str(target), **options).compile(cmd=ffmpeg_bin.ffmpeg_exe())
     # Global options go first: ffmpeg ignores options after the last output file.
     return [args[0], "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-copyts", *args[1:]]
+
+
+def public_mode() -> int:
+    """What a normally created file gets (0666 minus the umask), e.g. rw-r--r--."""
+    # Read, not set-and-restore: os.umask is process-wide and the window has threads.
+    mask = 0o022
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                mask = int(line.split()[1], 8)
+    return 0o666 & ~mask
 
 
 def _resolve_output(info: MediaInfo, out: Path) -> None:
@@ -245,13 +260,13 @@ def export_release(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     source_sha256: str | None = None,
-    before_commit: Callable[[Path], None] | None = None,
+    before_commit: Callable[[Path, ExportResult], None] | None = None,
 ) -> ExportResult:
     """Render ``plan`` onto ``source`` and write the release to ``out`` (MP4, H.264 + AAC).
 
     ``style`` overrides the plan's style. ``source_sha256`` avoids hashing the
-    original again when the plan names its hash. ``before_commit(tmp)`` runs
-    on the finished temporary file just before it is renamed to ``out`` (the
+    original again when the plan names its hash. ``before_commit(tmp, result)``
+    runs on the finished, verified temporary file just before it is renamed to ``out`` (the
     release package uses it to hash the release and write the manifest); if it
     raises, nothing is left at ``out``. Raises ``PlanError`` for a plan made
     for another video, ``ExportError`` for encoding or disk problems and
@@ -271,25 +286,27 @@ def export_release(
         with atomic_path(out) as tmp:
             burned = _encode(info, plan, style, tmp, out, settings, progress, cancel)
             _verify(info, tmp, out)
+            os.chmod(tmp, public_mode())  # the temporary file was private (0600); a release is not
+            result = ExportResult(
+                path=out,
+                frame_count=info.frame_count,
+                width=info.width,
+                height=info.height,
+                has_audio=info.main_audio is not None,
+                frames_burned=burned,
+                encoder=settings,
+                seconds=time.perf_counter() - started,
+                source_sha256=source_sha256,
+            )
             if before_commit is not None:
-                before_commit(tmp)
+                before_commit(tmp, result)
     except OSError as error:
         raise ExportError(describe_os_error(error, out)) from error
     except (ExportError, Cancelled, PlanError):
         raise
     except RedactionError as error:  # e.g. atomic_path's missing-folder error
         raise ExportError(str(error)) from error
-    return ExportResult(
-        path=out,
-        frame_count=info.frame_count,
-        width=info.width,
-        height=info.height,
-        has_audio=info.main_audio is not None,
-        frames_burned=burned,
-        encoder=settings,
-        seconds=time.perf_counter() - started,
-        source_sha256=source_sha256,
-    )
+    return result
 
 
 def _encode(

@@ -8,7 +8,11 @@ timecode data, cover art, attachments, chapters) and identifying tags.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -48,6 +52,7 @@ def make_clip(
     gop: int | None = None,
     vfr: bool = False,
     extra: tuple[str, ...] = (),
+    noise: int = 0,
 ) -> Path:
     """A moving test pattern with a sine tone; ``vfr`` makes frame durations irregular."""
     w, h = size
@@ -57,6 +62,8 @@ def make_clip(
         args += ["-f", "lavfi", "-i", f"sine=frequency={audio_freq}:sample_rate=48000"]
     args += ["-t", str(seconds)]
     filters = [f"scale={w}:{h},setsar=1"] if w % 2 or h % 2 else []
+    if noise:
+        filters.append(f"noise=alls={noise}:allf=t")  # fine texture everywhere, like sensor noise
     if vfr:
         # Durations 1/40 s within groups of three, plus 1/60 s every third frame,
         # on a 1/90000 clock: truly irregular, not a constant rate rounded.
@@ -156,7 +163,8 @@ def decode_yuv(path: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """All frames as (Y, U, V) planes, decoded by the ffmpeg CLI."""
     w, h = video_size(path)
     cmd = [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v:0"]
-    cmd += ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
+    # Nearest-neighbour chroma for 4:4:4 sources, so a test sees each chroma sample as it is stored.
+    cmd += ["-sws_flags", "neighbor", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]
     raw = np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, np.uint8)
     cw, ch = (w + 1) // 2, (h + 1) // 2
     size = w * h + 2 * cw * ch
@@ -197,3 +205,57 @@ def frame_times(path: Path) -> list[Fraction]:
 def stream_types(path: Path) -> list[str]:
     with av.open(str(path)) as container:
         return [s.type for s in container.streams]
+
+
+_CACHE: dict[str, Path] = {}
+_CACHE_DIR: list[Path] = []
+
+
+def cached(name: str, build: Callable[[Path, Path], Path]) -> Path:
+    """A clip built once per test session (``build(path, work_dir)``); tests must not modify it."""
+    if name not in _CACHE:
+        if not _CACHE_DIR:
+            folder = Path(tempfile.mkdtemp(prefix="bwc-test-media-"))
+            atexit.register(shutil.rmtree, folder, True)
+            _CACHE_DIR.append(folder)
+        work = _CACHE_DIR[0] / f"{name}.work"
+        work.mkdir(exist_ok=True)
+        _CACHE[name] = build(_CACHE_DIR[0] / name, work)
+    return _CACHE[name]
+
+
+# The standard clips the media tests share (small: 2-3 s, 320x240 or less).
+def base_clip() -> Path:
+    return cached("base.mp4", lambda p, w: make_clip(p, gop=20))
+
+
+def vfr_clip() -> Path:
+    return cached("vfr.mp4", lambda p, w: make_clip(p, vfr=True, seconds=2.5, gop=25))
+
+
+def odd_clip() -> Path:
+    return cached("odd.mp4", lambda p, w: make_clip(p, size=(161, 121), pix_fmt="yuv444p", seconds=1.5))
+
+
+def rotated_clip(degrees: int = 90) -> Path:
+    return cached(f"rot{degrees}.mp4", lambda p, w: with_rotation(base_clip(), p, degrees))
+
+
+def cut_clip() -> Path:
+    return cached("cut.mp4", lambda p, w: stream_copy_cut(base_clip(), p, 0.5))
+
+
+def extras_clip() -> Path:
+    return cached("extras.mp4", lambda p, w: with_extras(base_clip(), p, w))
+
+
+def mkv_clip() -> Path:
+    return cached("attach.mkv", lambda p, w: mkv_with_attachment(base_clip(), p, w))
+
+
+def silent_clip() -> Path:
+    return cached("silent.mp4", lambda p, w: make_clip(p, audio=False, seconds=1.0, size=(160, 120)))
+
+
+def noisy_clip() -> Path:
+    return cached("noisy.mp4", lambda p, w: make_clip(p, audio=False, seconds=1.0, noise=60))

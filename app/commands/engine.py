@@ -1,9 +1,152 @@
-"""Engine commands: redact, detect, export (filled in by the engine work)."""
+"""Engine commands: ``export`` here; ``detect`` and ``redact`` register alongside it.
+
+Every long step shows a tqdm progress bar on stderr (``progress_bar``), so
+stdout stays clean for the summary lines scripts may read.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+from collections.abc import Iterator
+
+from tqdm import tqdm
+
+from redaction.errors import RedactionError
+from redaction.export import DEFAULT_CRF, DEFAULT_PRESET, PRESETS
+from redaction.progress import ProgressCallback
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int = 0, unit: str = "frame") -> Iterator[ProgressCallback]:
+    """A ``(done, total)`` callback drawing a tqdm bar on stderr; the bar closes on exit.
+
+    Usage: ``with progress_bar("export", n) as update: job(progress=update)``.
+    The bar appears at the first update, so a job that fails while checking
+    its inputs prints only its one-line error.
+    """
+    bars: list[tqdm] = []
+
+    def update(done: int, new_total: int) -> None:
+        if not bars:
+            bars.append(
+                tqdm(
+                    total=new_total or total or None,
+                    desc=description,
+                    unit=unit,
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                )
+            )
+        bar = bars[0]
+        if new_total and bar.total != new_total:
+            bar.total = new_total
+            bar.refresh()
+        if done > bar.n:
+            bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+def _export(args: argparse.Namespace) -> int:
+    if args.recording is not None:
+        try:
+            from app.commands.case import export_case_recording
+        except ImportError:
+            print("Case export is not available yet.", file=sys.stderr)
+            return 1
+        return int(export_case_recording(args) or 0)
+    if not args.plan:
+        raise RedactionError(
+            "Give the plan to export with --plan tracks.json (or --recording ID for a case folder)."
+        )
+
+    # Imported here so `bwc-redact --help` stays quick.
+    from redaction.manifest import export_package
+    from redaction.plan import Plan, Style
+    from redaction.probe import probe
+
+    plan = Plan.load(args.plan)
+    style = Style(args.style, plan.style.color) if args.style else None
+    if (style or plan.style).kind != "solid":
+        print(
+            "bwc-redact: note: blur and pixelation can sometimes be reversed; solid fill is the safe default.",
+            file=sys.stderr,
+        )
+    info = probe(args.input)
+    with progress_bar("export", info.frame_count) as update:
+        package = export_package(
+            info, plan, args.output, style=style, preset=args.preset, crf=args.crf, progress=update
+        )
+    paths = package.paths
+    print(f"release:   {paths.release}")
+    print(f"original:  {paths.original_copy} (read-only copy)")
+    print(f"manifest:  {paths.manifest}")
+    print(
+        f"checksums: {paths.checksums} (check with: cd {paths.checksums.parent} && sha256sum -c {paths.checksums.name})"
+    )
+    print(f"release sha256  {package.release_sha256}")
+    print(f"original sha256 {package.original_sha256}")
+    return 0
+
+
+def _crf(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 51:
+        raise argparse.ArgumentTypeError("crf must be between 0 (best) and 51 (smallest)")
+    return value
+
+
+def register_export(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="write a redacted release from a plan, with a copy of the original, a manifest and checksums",
+        description=(
+            "Burn a redaction plan (tracks.json) into a new H.264/AAC MP4 release. Beside RELEASE.mp4 it writes "
+            "RELEASE.original.EXT (read-only copy of the original), RELEASE.manifest.json and RELEASE.sha256. "
+            "The original is never modified. With --recording, INPUT is a case folder and -o a new folder "
+            "for the case's release package."
+        ),
+    )
+    parser.add_argument(
+        "input", metavar="INPUT", help="the original video (or a case folder with --recording)"
+    )
+    parser.add_argument("--plan", metavar="tracks.json", help="the redaction plan (from `bwc-redact detect`)")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="RELEASE.mp4", help="release file (or folder)"
+    )
+    parser.add_argument(
+        "--style",
+        choices=["solid", "blur", "pixelate"],
+        help="override the plan's style (default: the plan's)",
+    )
+    parser.add_argument(
+        "--preset", choices=PRESETS, default=DEFAULT_PRESET, help=f"x264 preset ({DEFAULT_PRESET})"
+    )
+    parser.add_argument(
+        "--crf", type=_crf, default=DEFAULT_CRF, help=f"x264 quality, lower is better ({DEFAULT_CRF})"
+    )
+    parser.add_argument("--recording", metavar="ID", help="export this recording of the case folder INPUT")
+    try:
+        from app.commands.case import add_user_arguments
+    except ImportError:
+        pass
+    else:
+        add_user_arguments(parser)
+    parser.set_defaults(handler=_export)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    pass
+    # detect and redact register here too (they reuse progress_bar).
+    register_export(subparsers)
+
+
+__all__ = ["progress_bar", "register", "register_export"]
