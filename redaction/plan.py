@@ -60,7 +60,8 @@ class Box:
         return cls(x, y, w, h)
 
     def as_list(self, digits: int = 2) -> list[float]:
-        return [round(self.x, digits), round(self.y, digits), round(self.w, digits), round(self.h, digits)]
+        # float(): a box built from ints must serialise (and hash) like the same box loaded back.
+        return [round(float(v), digits) for v in (self.x, self.y, self.w, self.h)]
 
     @property
     def x2(self) -> float:
