@@ -13,6 +13,7 @@ import csv
 import html
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,13 +47,14 @@ class Redaction:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def timecode(frame: int, fps: float) -> str:
-    seconds = frame / fps if fps > 0 else 0.0
-    whole = math.floor(seconds)
-    millis = round((seconds - whole) * 1000)
-    if millis == 1000:
-        whole, millis = whole + 1, 0
-    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}.{millis:03d}"
+def fps_timecode(fps: float) -> Callable[[int], str]:
+    """Frame -> ``HH:MM:SS.mmm`` at a constant rate (truncated, never later than the frame)."""
+
+    def timecode(frame: int) -> str:
+        ms = math.floor(frame * 1000 / fps + 1e-6) if fps > 0 else 0
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+    return timecode
 
 
 def track_span(track: Track) -> tuple[int, int]:
@@ -98,11 +100,14 @@ def redactions(
     deciders: dict[str, tuple[str, str]],
     segment_authors: dict[str, tuple[str, str]],
     approver: tuple[str, str],
+    timecode: Callable[[int], str] | None = None,
 ) -> list[Redaction]:
     """Every redaction of ``plan`` in time order. ``deciders`` maps a track id to
     (user, time) of its redact decision, ``segment_authors`` a segment id to the
-    (user, time) of its last change."""
-    fps, width, height = plan.video.fps, plan.video.width, plan.video.height
+    (user, time) of its last change; ``timecode`` turns a frame index into a time
+    (the probe's per-frame table; a constant frame rate if not given)."""
+    width, height = plan.video.width, plan.video.height
+    timecode = timecode or fps_timecode(plan.video.fps)
     out = []
     for track in plan.tracks:
         if track.decision == "release":
@@ -112,7 +117,7 @@ def redactions(
         who, when = deciders.get(track.id, ("", ""))
         what = "Face" if track.kind == "face" else f"Region ({track.label})"
         out.append(Redaction(
-            track.id, what, start, end, timecode(start, fps), timecode(end, fps), track_region(track, width, height),
+            track.id, what, start, end, timecode(start), timecode(end), track_region(track, width, height),
             track.reason or "", reason.label if reason else "", reason.citation if reason else "",
             reason.grama if reason else "", who, when, *approver,
         ))
@@ -121,8 +126,8 @@ def redactions(
         who, when = segment_authors.get(segment.id, ("", ""))
         region = "whole frame" if segment.video == "blackout" else "audio only"
         out.append(Redaction(
-            segment.id, _segment_what(segment), segment.start, segment.end, timecode(segment.start, fps),
-            timecode(segment.end, fps), region, segment.reason or "", reason.label if reason else "",
+            segment.id, _segment_what(segment), segment.start, segment.end, timecode(segment.start),
+            timecode(segment.end), region, segment.reason or "", reason.label if reason else "",
             reason.citation if reason else "", reason.grama if reason else "", who, when, *approver,
         ))
     out.sort(key=lambda r: (r.start_frame, r.id))

@@ -69,24 +69,23 @@ class ExportRecord:
         return self.folder / RELEASE_NAME
 
 
-def _engine_export():
+def _engine():
+    """The engine's probe and export, or None where this installation lacks them."""
     try:
         from redaction.export import export_release
+        from redaction.probe import probe
     except ImportError:
         return None
-    return export_release
+    return probe, export_release
 
 
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if hasattr(value, "to_json"):
-        value = value.to_json()
-    elif hasattr(value, "__dataclass_fields__"):
-        import dataclasses
+ENGINE_FIELDS = ("frame_count", "width", "height", "has_audio", "frames_burned", "encoder")
 
-        value = dataclasses.asdict(value)
-    return json.loads(json.dumps(value, default=str))
+
+def _engine_info(result: Any) -> dict[str, Any]:
+    """What the manifest keeps of an ``ExportResult`` (not its temporary path or timing)."""
+    info = {key: getattr(result, key) for key in ENGINE_FIELDS if hasattr(result, key)}
+    return json.loads(json.dumps(info, default=str))
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -244,13 +243,13 @@ class ReleaseMixin(PlanMixin):
                     "An approver (Chief of Police or City Attorney) must approve it first (ordinance F.3). "
                     "The attempt was recorded in the case ledger."
                 )
-            export_release = _engine_export()
-            if export_release is None:
+            engine = _engine()
+            if engine is None:
                 raise CaseError("The release engine (redaction.export) is not available in this installation.")
             if sha256_file(rec.path, cancel=cancel) != rec.sha256:
                 raise CaseError(f"The original of recording {recording_id} no longer matches its recorded SHA-256; "
                                 "nothing was exported. Run `bwc-redact verify`.")
-            record = self._build_and_record(rec, plan, digest, approval, user.name, export_release, progress, cancel)
+            record = self._build_and_record(rec, plan, digest, approval, user.name, engine, progress, cancel)
         if out_dir is not None:
             with self.recording_failures(f"deliver export {record.id}", {"export": record.id}):
                 deliver(record.folder, record.files, out_dir)
@@ -259,7 +258,7 @@ class ReleaseMixin(PlanMixin):
             record = ExportRecord(**{**record.__dict__, "delivered_to": out_dir})
         return record
 
-    def _build_and_record(self, rec, plan, digest, approval, user_name, export_release, progress, cancel):  # noqa: ANN001, ANN202
+    def _build_and_record(self, rec, plan, digest, approval, user_name, engine, progress, cancel):  # noqa: ANN001, ANN202
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         export_id = f"R{rec.id}-{stamp}-{secrets.token_hex(2)}"
         exports = self.layout.exports
@@ -268,20 +267,19 @@ class ReleaseMixin(PlanMixin):
         with hold_lock(exports / f".building-{export_id}.lock"):
             try:
                 building.mkdir()
-                engine_dir = building / ".engine"
-                engine_dir.mkdir()
+                probe, export_release = engine
                 try:
-                    result = export_release(rec.path, plan, engine_dir / RELEASE_NAME, progress=progress, cancel=cancel)
+                    info = probe(rec.path)
+                    result = export_release(info, plan, building / RELEASE_NAME, progress=progress, cancel=cancel,
+                                            source_sha256=rec.sha256)
                 except RedactionError:
                     raise
                 except OSError as error:
                     raise CaseError(describe_os_error(error, final / RELEASE_NAME)) from error
-                os.replace(engine_dir / RELEASE_NAME, building / RELEASE_NAME)
-                shutil.rmtree(engine_dir)
                 files = {RELEASE_NAME: sha256_file(building / RELEASE_NAME)}
                 size = (building / RELEASE_NAME).stat().st_size
                 manifest = self._manifest(rec, plan, digest, approval, user_name, files[RELEASE_NAME], size, result)
-                rows = self._redaction_rows(rec.id, plan, approval)
+                rows = self._redaction_rows(rec.id, plan, approval, info.timebase.timecode)
                 manifest["redactions"] = [r.to_json() for r in rows]
                 texts = {
                     "manifest.json": json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
@@ -354,12 +352,12 @@ class ReleaseMixin(PlanMixin):
             "approval": {"approver": approval.approver, "approved_at": approval.approved_at,
                          "ledger_entry": approval.ledger_seq},
             "exported": {"by": user_name, "at": utc_now()},
-            "engine": _plain(result),
+            "engine": _engine_info(result),
             "reason_codes_version": load_reasons().version,
             "ledger": {"entries": count, "head": head, "public_key_fingerprint": info.fingerprint},
         }
 
-    def _redaction_rows(self, recording_id: int, plan, approval: Approval) -> list[package.Redaction]:  # noqa: ANN001
+    def _redaction_rows(self, recording_id: int, plan, approval: Approval, timecode) -> list[package.Redaction]:  # noqa: ANN001
         deciders = {}
         for row in self.conn.execute(
             "SELECT d.track_id, d.decided_by, d.decided_at FROM decisions d JOIN tracks t ON t.pk = d.track_pk "
@@ -375,5 +373,7 @@ class ReleaseMixin(PlanMixin):
                 (recording_id,),
             )
         }
-        return package.redactions(plan, load_reasons(), deciders, authors, (approval.approver, approval.approved_at))
+        return package.redactions(
+            plan, load_reasons(), deciders, authors, (approval.approver, approval.approved_at), timecode
+        )
 

@@ -84,7 +84,7 @@ class VerifyReport:
             return (
                 f"VERIFIED: {s.get('originals', 0)} originals, {s.get('release_files', 0)} release files, "
                 f"{s.get('entries', 0)} ledger entries with {s.get('checkpoints', 0)} signed checkpoints; "
-                f"head {s.get('head', '')}."
+                f"head {s.get('entries', 0)}:{s.get('head', '')}."
             )
         n = len(self.failures)
         return f"NOT VERIFIED: {n} problem{'s' if n != 1 else ''} found."
@@ -103,8 +103,12 @@ def _differs(report: VerifyReport, item: str, what: str, expected: Any, found: A
 
 
 class _Verifier:
-    def __init__(self, case: Case, report: VerifyReport, expect_key: str | None, progress: ProgressCallback | None):
+    def __init__(
+        self, case: Case, report: VerifyReport, expect_key: str | None, expect_head: tuple[int, str] | None,
+        progress: ProgressCallback | None,
+    ):
         self.case = case
+        self.expect_head = expect_head
         self.conn = case.conn
         self.layout = case.layout
         self.report = report
@@ -174,6 +178,24 @@ class _Verifier:
         first = self.entries.get(1)
         if first is None or first.action != "case.create":
             r.fail("ledger entry 1", "the ledger does not begin with the creation of the case")
+        if self.expect_head:
+            seq, digest = self.expect_head
+            if self.hashes.get(seq) != digest.lower():
+                _differs(r, f"ledger entry {seq}", "hash (the head you gave verify)", digest.lower(), self.hashes.get(seq))
+
+    def anchors(self) -> None:
+        """Each release manifest recorded the ledger head at export time; a copy of
+        the manifest kept outside the case pins the history before it."""
+        for row in self.rows("exports"):
+            path = self.layout.exports / row["id"] / "manifest.json"
+            try:
+                anchor = json.loads(path.read_text(encoding="utf-8"))["ledger"]
+                seq, digest = int(anchor["entries"]), str(anchor["head"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged manifest fails its own hash check
+            if self.hashes.get(seq) != digest:
+                _differs(self.report, f"exports/{row['id']}/manifest.json", f"ledger head at entry {seq}", digest,
+                         self.hashes.get(seq))
 
     def keys_and_checkpoints(self) -> None:
         r = self.report
@@ -520,24 +542,32 @@ def verify_case(
     *,
     record: bool = True,
     expect_key: str | None = None,
+    expect_head: tuple[int, str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> VerifyReport:
-    """Check a case; with ``record`` the run (and its verdict) goes into the ledger."""
+    """Check a case; with ``record`` the run (and its verdict) goes into the ledger.
+
+    ``expect_key`` is the public-key fingerprint and ``expect_head`` an (entry,
+    hash) pair written down earlier, outside the case: they catch a history
+    rewritten by someone holding the case's own signing key."""
     report = VerifyReport()
     try:
         case = Case.open(path, readonly=not record)
     except RedactionError as error:
         report.fail(str(path), str(error))
         return report
+    # Bytes that are not UTF-8 (a hex editor's work) must become a finding, not a crash.
+    case.conn.text_factory = lambda data: data.decode("utf-8", "replace")
     try:
-        verifier = _Verifier(case, report, expect_key, progress)
+        verifier = _Verifier(case, report, expect_key, expect_head, progress)
         if verifier.database():
-            verifier.chain()
-            verifier.keys_and_checkpoints()
-            verifier.jsonl()
-            verifier.mirrors()
-            verifier.roles()
-            verifier.files()
+            for step in (verifier.chain, verifier.keys_and_checkpoints, verifier.jsonl, verifier.mirrors,
+                         verifier.roles, verifier.files, verifier.anchors):
+                try:
+                    step()
+                except Exception as error:  # damaged data must be reported, never crash verify
+                    report.fail("case.db", f"{step.__name__.replace('_', ' ')} could not be checked ({error})")
+        case.conn.text_factory = str
         if record and not case.readonly:
             _record(case, report)
     finally:

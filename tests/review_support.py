@@ -122,3 +122,19 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None, timeout
         [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
+
+
+def concurrent_writer(path: str, worker: int, count: int, barrier) -> None:  # noqa: ANN001 - a multiprocessing Barrier
+    """One of several processes saving segments into the same case at once."""
+    case = open_as(Path(path), "alice")
+    barrier.wait()
+    for k in range(count):
+        case.save_segment(1, Segment(f"w{worker}-{k}", k, k + 1, "blackout", None, "D3-RESIDENCE"))
+    case.close()
+
+
+def concurrent_ingest(path: str, clip: str, barrier) -> None:  # noqa: ANN001
+    case = open_as(Path(path), "alice")
+    barrier.wait()
+    case.ingest(clip)
+    case.close()

@@ -159,7 +159,8 @@ def _ingest(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     update, close = _bar("B", "verify")
     try:
-        report = verify_case(args.dir, record=not args.no_record, expect_key=args.expect_key, progress=update)
+        report = verify_case(args.dir, record=not args.no_record, expect_key=args.expect_key,
+                             expect_head=_head_arg(args.expect_head), progress=update)
     finally:
         close()
     for finding in report.findings:
@@ -167,6 +168,15 @@ def _verify(args: argparse.Namespace) -> int:
             print(finding.line())
     print(report.verdict())
     return 0 if report.ok else 1
+
+
+def _head_arg(text: str | None) -> tuple[int, str] | None:
+    if not text:
+        return None
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise CaseError(f"--expect-head takes ENTRY:HASH as printed by verify, not {text!r}.")
+    return int(seq), digest
 
 
 def _user_add(args: argparse.Namespace) -> int:
@@ -268,10 +278,13 @@ def export_case_recording(args: argparse.Namespace) -> int:
     case recording. Called by the engine's ``export`` command when ``--recording`` is given."""
     case_dir = next(getattr(args, n) for n in ("dir", "case", "input") if getattr(args, n, None))
     out = next((getattr(args, n) for n in ("output", "out", "out_dir") if getattr(args, n, None)), None)
+    recording = str(args.recording).strip()
+    if not recording.isdigit():
+        raise CaseError(f"--recording takes a recording number (see `bwc-redact case show`), not {args.recording!r}.")
     with signed_in(case_dir, getattr(args, "user", None)) as case:
         update, close = _bar("frame", "export")
         try:
-            record = case.export(args.recording, out, progress=update)
+            record = case.export(int(recording), out, progress=update)
         finally:
             close()
     print(f"Exported recording {record.recording_id} as {record.id}")
@@ -343,6 +356,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _case_arg(verify)
     verify.add_argument("--no-record", action="store_true", help="read only: do not add this run to the ledger")
     verify.add_argument("--expect-key", metavar="FINGERPRINT", help="the public key fingerprint you wrote down")
+    verify.add_argument("--expect-head", metavar="ENTRY:HASH",
+                        help="a head printed by an earlier verify (or a release manifest), kept outside the case")
     verify.add_argument("--quiet", action="store_true", help="print only problems and the verdict")
     verify.set_defaults(handler=_verify)
 
