@@ -74,9 +74,8 @@ def atomic_path(final: Path | str, suffix: str | None = None) -> Iterator[Path]:
 def atomic_write_bytes(final: Path | str, data: bytes) -> None:
     """Write ``data`` to ``final`` atomically, raising a user-facing error on failure."""
     try:
-        with atomic_path(final) as tmp:
-            with open(tmp, "wb") as handle:
-                handle.write(data)
+        with atomic_path(final) as tmp, open(tmp, "wb") as handle:
+            handle.write(data)
     except OSError as error:
         raise RedactionError(describe_os_error(error, final)) from error
 

@@ -1,0 +1,105 @@
+"""From tracked faces to redaction tracks: padding, time margins, keyframes.
+
+The tracker estimates where each face is; this module decides what to burn.
+A box is grown more the longer it has gone without the detector confirming
+it (optical flow drifts), and every box is merged with the track's boxes on
+the neighbouring frames, so a face that jumps between two frames (a jolt of
+the camera) is still covered on both. The per-frame boxes are then thinned to
+keyframes, keeping only those the interpolation needs to stay over every
+per-frame box, so the plan is small and editable but never uncovers a pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .plan import Box, Keyframe, Track
+from .track import FaceTrack
+
+
+@dataclass
+class PaddingParams:
+    base: float = 0.10  # share of the face size added on each side
+    per_unconfirmed_frame: float = 0.006
+    max_extra: float = 0.25
+    unreliable: float = 0.08  # extra when only camera motion carried the box
+    pixels: float = 2.0  # absolute margin on each side
+    neighbours: int = 1  # frames on each side merged into each box
+
+
+def redaction_boxes(track: FaceTrack, width: int, height: int, params: PaddingParams | None = None) -> dict[int, Box]:
+    """Per-frame boxes to burn for one tracked face (clipped to the picture)."""
+    p = params or PaddingParams()
+    padded: dict[int, Box] = {}
+    for frame, obs in track.observations.items():
+        share = p.base + min(p.max_extra, p.per_unconfirmed_frame * obs.since_detection)
+        if not obs.reliable:
+            share += p.unreliable
+        padded[frame] = obs.box.grown(share * obs.box.w + p.pixels, share * obs.box.h + p.pixels)
+    out: dict[int, Box] = {}
+    for frame, box in padded.items():
+        merged = box
+        for k in range(1, p.neighbours + 1):
+            for other in (padded.get(frame - k), padded.get(frame + k)):
+                if other is not None:
+                    merged = merged.union(other)
+        clipped = merged.clipped(width, height)
+        if clipped is not None:
+            out[frame] = clipped
+    return out
+
+
+def simplify(boxes: dict[int, Box], tolerance: float = 0.5) -> list[Keyframe]:
+    """Keyframes whose interpolation covers every per-frame box.
+
+    Greedy: extend each keyframe span as far as the straight line between its
+    ends still contains every box in between (within ``tolerance`` px); gaps
+    in the frames become absent keyframes.
+    """
+    frames = sorted(boxes)
+    keys: list[Keyframe] = []
+    i = 0
+    while i < len(frames):
+        start = frames[i]
+        keys.append(Keyframe(start, boxes[start]))
+        # the run of consecutive frames starting here
+        j = i
+        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
+            j += 1
+        run = frames[i:j + 1]
+        a = 0
+        while a < len(run) - 1:
+            b = a + 1
+            best = b
+            while b < len(run):
+                if _line_covers(boxes, run[a], run[b], tolerance):
+                    best = b
+                    b += 1
+                else:
+                    break
+            keys.append(Keyframe(run[best], boxes[run[best]]))
+            a = best
+        keys.append(Keyframe(run[-1] + 1, None))  # the face is gone after its run
+        i = j + 1
+    # A span's end is the next span's start: keep one keyframe per frame.
+    unique: dict[int, Keyframe] = {}
+    for key in keys:
+        unique.setdefault(key.frame, key)
+    return sorted(unique.values(), key=lambda k: k.frame)
+
+
+def _line_covers(boxes: dict[int, Box], f0: int, f1: int, tolerance: float) -> bool:
+    a, b = boxes[f0], boxes[f1]
+    span = f1 - f0
+    return all(a.lerp(b, (f - f0) / span).contains(boxes[f], tolerance) for f in range(f0 + 1, f1))
+
+
+def to_plan_tracks(tracks: list[FaceTrack], width: int, height: int,
+                   params: PaddingParams | None = None) -> list[Track]:
+    out = []
+    for n, face in enumerate(sorted(tracks, key=lambda t: (t.first_frame, t.id)), start=1):
+        boxes = redaction_boxes(face, width, height, params)
+        if not boxes:
+            continue
+        out.append(Track(id=f"f{n}", keyframes=simplify(boxes), kind="face", label="face"))
+    return out

@@ -1,0 +1,219 @@
+"""Frame-to-frame motion: the camera's, and each tracked face's.
+
+Detection runs on a budget (a few regions per frame), so between detections a
+face is carried by optical flow: pyramidal Lucas-Kanade on a grid of points
+inside its box, checked forward and backward. A body camera shakes, pans and
+blurs; when the face's own points cannot be trusted (blur, too few points) the
+box follows the camera's motion instead, estimated the same way on a grid over
+the whole frame and fitted as a similarity (shift, zoom, roll) with RANSAC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .plan import Box
+
+LK_WINDOW = (15, 15)
+LK_LEVELS = 4
+_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
+
+
+@dataclass(frozen=True, slots=True)
+class Similarity:
+    """x' = s * R(theta) x + t, as a 2x3 matrix."""
+
+    matrix: np.ndarray
+    inliers: float  # share of grid points that agree; low = unreliable
+
+    @classmethod
+    def identity(cls) -> Similarity:
+        return cls(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), 0.0)
+
+    @property
+    def scale(self) -> float:
+        return float(np.hypot(self.matrix[0, 0], self.matrix[1, 0]))
+
+    def apply_point(self, x: float, y: float) -> tuple[float, float]:
+        m = self.matrix
+        return m[0, 0] * x + m[0, 1] * y + m[0, 2], m[1, 0] * x + m[1, 1] * y + m[1, 2]
+
+    def apply_box(self, box: Box) -> Box:
+        cx, cy = self.apply_point(box.cx, box.cy)
+        s = self.scale
+        return Box(cx - box.w * s / 2, cy - box.h * s / 2, box.w * s, box.h * s)
+
+    def inverse(self) -> Similarity:
+        return Similarity(cv2.invertAffineTransform(self.matrix), self.inliers)
+
+
+def flow(prev: np.ndarray, cur: np.ndarray, points: np.ndarray, levels: int = LK_LEVELS) -> tuple[np.ndarray, np.ndarray]:
+    """Track ``points`` (N x 2) from image ``prev`` to ``cur``; returns (new points, ok mask).
+
+    A point is kept only if tracking it back lands within 1 px of where it started.
+    """
+    if len(points) == 0:
+        return points, np.zeros(0, bool)
+    p0 = points.astype(np.float32).reshape(-1, 1, 2)
+    p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, winSize=LK_WINDOW, maxLevel=levels, criteria=_CRITERIA)
+    p0b, st2, _ = cv2.calcOpticalFlowPyrLK(cur, prev, p1, None, winSize=LK_WINDOW, maxLevel=levels, criteria=_CRITERIA)
+    back_error = np.linalg.norm((p0b - p0).reshape(-1, 2), axis=1)
+    ok = (st1.reshape(-1) == 1) & (st2.reshape(-1) == 1) & (back_error < 1.0)
+    return p1.reshape(-1, 2), ok
+
+
+CAMERA_WIDTH = 320  # camera motion is measured on a frame this wide (full-frame flow costs ~8 ms at 720p)
+
+
+def small_gray(gray: np.ndarray) -> np.ndarray:
+    h, w = gray.shape[:2]
+    width = min(CAMERA_WIDTH, w)
+    return cv2.resize(gray, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+
+
+def camera_motion(prev_small: np.ndarray, cur_small: np.ndarray, full_width: int) -> Similarity:
+    """The camera's motion between two frames, in full-resolution pixels."""
+    h, w = prev_small.shape[:2]
+    grid = camera_grid(w, h)
+    moved, ok = flow(prev_small, cur_small, grid, levels=3)
+    fit = fit_similarity(grid[ok], moved[ok], threshold=0.5)
+    if fit is None:
+        return Similarity.identity()
+    k = full_width / w
+    m = fit.matrix.copy()
+    m[:, 2] *= k  # rotation and scale are resolution-free; the shift scales
+    return Similarity(m, fit.inliers * ok.mean())
+
+
+def follow_box(prev: np.ndarray, cur: np.ndarray, box: Box, max_side: int = 160) -> tuple[Box | None, float]:
+    """Move a face box from full-resolution gray ``prev`` to ``cur`` by the flow of its own points.
+
+    Works on a crop around the box, shrunk so large faces cost no more than
+    small ones. Returns (box or None when too few points agree, share of points kept).
+    """
+    h, w = prev.shape[:2]
+    margin = max(box.w, box.h) * 0.8 + 16
+    bounds = box.grown(margin, margin).pixel_bounds(w, h)
+    if bounds is None:
+        return None, 0.0
+    x0, y0, x1, y1 = bounds
+    scale = min(1.0, max_side / max(x1 - x0, y1 - y0))
+    a, b = prev[y0:y1, x0:x1], cur[y0:y1, x0:x1]
+    if scale < 1.0:
+        size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
+        a = cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+        b = cv2.resize(b, size, interpolation=cv2.INTER_AREA)
+    else:
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    points = box_points(box)
+    local = (points - (x0, y0)) * scale
+    inside = (local[:, 0] >= 0) & (local[:, 1] >= 0) & (local[:, 0] < a.shape[1]) & (local[:, 1] < a.shape[0])
+    if inside.sum() < 5:
+        return None, 0.0
+    moved, ok = flow(a, b, local[inside], levels=2)
+    share = float(ok.sum()) / len(points)
+    if share < 0.5:
+        return None, share
+    old = points[inside][ok]
+    new = moved[ok] / scale + (x0, y0)
+    return box_motion(old, new, box), share
+
+
+SMALL_FACE = 48  # px; below this a face has too little texture of its own for point flow
+
+
+def follow_small(prev: np.ndarray, cur: np.ndarray, box: Box, predicted: Box) -> tuple[Box | None, float]:
+    """Move a small face box by matching its picture (normalised cross-correlation).
+
+    Flow windows on a 20 px face mostly see background and stick to it; the
+    face's whole patch, searched around where the camera motion predicts it,
+    does not. Returns (box or None when no good match, match score).
+    """
+    h, w = prev.shape[:2]
+    t = box.pixel_bounds(w, h)
+    if t is None or t[2] - t[0] < 6 or t[3] - t[1] < 6:
+        return None, 0.0
+    template = prev[t[1]:t[3], t[0]:t[2]]
+    margin = max(predicted.w, predicted.h, 16.0)
+    area = predicted.grown(margin, margin).pixel_bounds(w, h)
+    if area is None or area[2] - area[0] <= template.shape[1] or area[3] - area[1] <= template.shape[0]:
+        return None, 0.0
+    search = cur[area[1]:area[3], area[0]:area[2]]
+    scores = cv2.matchTemplate(search, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (mx, my) = cv2.minMaxLoc(scores)
+    if not np.isfinite(best) or best < 0.6:
+        return None, float(best) if np.isfinite(best) else 0.0
+    # the template is the clipped box: place the box the way its visible part moved
+    dx = area[0] + mx - t[0]
+    dy = area[1] + my - t[1]
+    return Box(box.x + dx, box.y + dy, box.w, box.h), float(best)
+
+
+PATCH = 16
+
+
+def appearance(gray: np.ndarray, box: Box) -> np.ndarray | None:
+    """A face's look as a small normalised patch, to tell whether a box still holds it.
+
+    Only the middle of the box is used: its rim is background, which changes as
+    the face moves and would make the same face look different.
+    """
+    h, w = gray.shape[:2]
+    bounds = box.grown(-0.2 * box.w, -0.2 * box.h).pixel_bounds(w, h)
+    if bounds is None or bounds[2] - bounds[0] < 4 or bounds[3] - bounds[1] < 4:
+        return None
+    patch = cv2.resize(gray[bounds[1]:bounds[3], bounds[0]:bounds[2]], (PATCH, PATCH), interpolation=cv2.INTER_AREA)
+    v = patch.astype(np.float32).ravel()
+    v -= v.mean()
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 1e-3 else None
+
+
+def resemblance(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Correlation of two appearance patches, 1 = identical; 1 when either is unknown."""
+    if a is None or b is None:
+        return 1.0
+    return float(a @ b)
+
+
+def camera_grid(width: int, height: int, columns: int = 16, rows: int = 9) -> np.ndarray:
+    xs = (np.arange(columns) + 0.5) * width / columns
+    ys = (np.arange(rows) + 0.5) * height / rows
+    return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
+
+
+def box_points(box: Box, n: int = 5) -> np.ndarray:
+    """An n x n grid over the central part of a face box (its edges hold background)."""
+    xs = box.x + box.w * np.linspace(0.2, 0.8, n)
+    ys = box.y + box.h * np.linspace(0.2, 0.8, n)
+    return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
+
+
+def fit_similarity(src: np.ndarray, dst: np.ndarray, threshold: float) -> Similarity | None:
+    if len(src) < 6:
+        return None
+    matrix, inliers = cv2.estimateAffinePartial2D(
+        src.astype(np.float32), dst.astype(np.float32), method=cv2.RANSAC,
+        ransacReprojThreshold=threshold, maxIters=200, confidence=0.99,
+    )
+    if matrix is None:
+        return None
+    return Similarity(matrix.astype(np.float64), float(inliers.mean()) if inliers is not None else 0.0)
+
+
+def box_motion(old_points: np.ndarray, new_points: np.ndarray, box: Box) -> Box | None:
+    """Move ``box`` by the median shift and scale of a face's tracked points (MedianFlow)."""
+    if len(old_points) < 5:
+        return None
+    shift = np.median(new_points - old_points, axis=0)
+    i, j = np.triu_indices(len(old_points), 1)
+    d_old = np.linalg.norm(old_points[i] - old_points[j], axis=1)
+    d_new = np.linalg.norm(new_points[i] - new_points[j], axis=1)
+    valid = d_old > 1e-3
+    scale = float(np.median(d_new[valid] / d_old[valid])) if valid.any() else 1.0
+    scale = float(np.clip(scale, 0.8, 1.25))
+    cx, cy = box.cx + shift[0], box.cy + shift[1]
+    return Box(cx - box.w * scale / 2, cy - box.h * scale / 2, box.w * scale, box.h * scale)

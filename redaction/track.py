@@ -1,0 +1,345 @@
+"""Link detections into face tracks and carry each face through every frame.
+
+One pass over the video, frame by frame, constant memory:
+
+1. Optical flow moves every live track from the previous frame to this one
+   (``redaction.motion``); where the face's own points fail (blur, shake) the
+   box follows the camera's motion plus the face's own recent drift.
+2. The detector looks at this frame's slice of the sweep (``schedule``) and
+   at a crop around every track due for re-detection.
+3. Detections re-anchor the tracks they overlap; the others start new tracks.
+4. A new track is carried *backwards* through the last couple of seconds of
+   frames (kept as flow pyramids) to the moment the face entered the picture,
+   because it may have been visible before the sweep reached it.
+5. A track that is not re-detected for a while, or that leaves the picture,
+   ends.
+
+The output is, per track, a face box on every frame it covers, with how sure
+we are (frames since the detector last confirmed it). Turning that into
+padded redaction boxes and keyframes is ``redaction.faces``'s job.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .detect import Detection, FaceDetector, Region, RgbSource, non_max_suppression
+from .motion import (
+    SMALL_FACE,
+    Similarity,
+    appearance,
+    camera_motion,
+    follow_box,
+    follow_small,
+    resemblance,
+    small_gray,
+)
+from .plan import Box
+from .schedule import Sweep, default_levels
+
+
+@dataclass(frozen=True, slots=True)
+class _Past:
+    index: int
+    gray: np.ndarray
+    small: np.ndarray
+    camera: Similarity  # motion from the previous frame into this one
+
+
+@dataclass
+class TrackerParams:
+    refresh_every: int = 4  # frames between re-detections of a tracked face
+    max_misses: int = 4  # consecutive failed re-detections that end a track
+    tail_frames: int = 8  # frames kept after the last confirmation of an ended track
+    offscreen_seconds: float = 5.0  # how long a face that left the picture is expected back
+    detectable_share: float = 0.6  # a face less inside the picture than this cannot be re-detected
+    gone_below: float = 0.3  # a box whose picture correlates less than this with the face ...
+    gone_frames: int = 4  # ... for this many frames in a row no longer holds it (carrying back)
+    shrink_limit: float = 0.8  # a detection may shrink a track's box at most this much at once
+    back_seconds: float = 3.0  # the most a new track may be carried backwards
+    back_sweeps: float = 1.5  # ... and no more than this many sweeps of the level that found it
+    back_margin: int = 6
+    min_new_score: float = 0.5
+    crop_factor: float = 2.6  # re-detection crop side / face size
+    sample_crops: int = 6  # face crops kept per track for age estimation
+
+
+@dataclass
+class FaceObservation:
+    frame: int
+    box: Box  # whole-face box (see Detection.face_box)
+    since_detection: int  # 0 on a frame where the detector confirmed it
+    reliable: bool  # the face's own points moved it (not only camera motion)
+
+
+@dataclass
+class FaceTrack:
+    id: int
+    observations: dict[int, FaceObservation] = field(default_factory=dict)
+    scores: list[float] = field(default_factory=list)
+    last_detection: int = -1
+    drift: tuple[float, float] = (0.0, 0.0)  # the face's own motion, px/frame, beyond the camera's
+    misses: int = 0  # consecutive re-detections that found nothing
+    last_attempt: int = -1
+    trusted: int = -1  # last frame we had reason to believe the face was there
+    offscreen_since: int | None = None
+    look: np.ndarray | None = None  # appearance at the last detection
+    unlike_since: int | None = None  # first of the frames in a row whose box no longer looks like the face
+    crops: list[tuple[float, int, np.ndarray]] = field(default_factory=list)  # (score, frame, RGB)
+    alive: bool = True
+
+    def box(self, frame: int) -> Box | None:
+        obs = self.observations.get(frame)
+        return obs.box if obs else None
+
+    @property
+    def first_frame(self) -> int:
+        return min(self.observations)
+
+    @property
+    def last_frame(self) -> int:
+        return max(self.observations)
+
+
+class FaceTracker:
+    def __init__(self, width: int, height: int, fps: float, detector: FaceDetector,
+                 params: TrackerParams | None = None) -> None:
+        self.width, self.height, self.fps = width, height, fps
+        self.detector = detector
+        self.params = params or TrackerParams()
+        self.sweep = Sweep(width, height, default_levels(width, height, fps))
+        self.tracks: list[FaceTrack] = []
+        self._next_id = 1
+        self._back = max(1, round(self.params.back_seconds * fps))
+        # Recent frames (luma, and shrunk for camera motion) and the camera motion into each,
+        # for carrying new tracks back. Bounded: memory does not grow with the clip.
+        self._history: collections.deque[_Past] = collections.deque(maxlen=self._back + 1)
+        self._offscreen_limit = max(1, round(self.params.offscreen_seconds * fps))
+        self.index = -1
+
+    # -- per frame -----------------------------------------------------------------------------------
+    def process(self, index: int, frame: RgbSource, gray: np.ndarray) -> None:
+        self.index = index
+        gray = np.array(gray, copy=True)  # decoder buffers are reused; history must own its pixels
+        small = small_gray(gray)
+        live = [t for t in self.tracks if t.alive]
+        camera = Similarity.identity()
+        if self._history:
+            prev = self._history[-1]
+            camera = camera_motion(prev.small, small, self.width)
+            self._propagate(prev.gray, gray, camera, live, index)
+        self._history.append(_Past(index, gray, small, camera))
+        self._gray = gray
+
+        found = self._detect(frame, index, live)
+        matched = self._associate(found, live, index, frame)
+        for track in self._refreshed:
+            track.misses = 0 if track in matched else track.misses + 1
+        for track in live:
+            self._update_life(track, index)
+
+    def _update_life(self, track: FaceTrack, index: int) -> None:
+        p = self.params
+        share = self._inside_share(track.box(index))
+        if share == 0.0:
+            # Off the picture: keep following the camera, the officer may turn back to it.
+            if track.offscreen_since is None:
+                track.offscreen_since = index
+            elif index - track.offscreen_since > self._offscreen_limit:
+                track.alive = False
+                for f in [f for f in track.observations if f >= track.offscreen_since]:
+                    del track.observations[f]
+            return
+        if track.offscreen_since is not None:
+            track.trusted = index  # back in view where the camera motion says it should be
+            track.offscreen_since = None
+        if share >= 0.9 and track.last_detection != index and _looks_checkable(track.box(index)):
+            if resemblance(track.look, appearance(self._gray, track.box(index))) < p.gone_below:
+                if track.unlike_since is None:
+                    track.unlike_since = index
+            else:
+                track.unlike_since = None
+        if track.misses >= p.max_misses:
+            track.alive = False
+            # Probably gone (walked off, covered): keep a short tail after the last good sighting,
+            # and nothing from where the box stopped looking like the face.
+            end = track.trusted + p.tail_frames
+            if track.unlike_since is not None and track.unlike_since > track.trusted:
+                end = min(end, track.unlike_since - 1)
+            for f in [f for f in track.observations if f > end]:
+                del track.observations[f]
+
+    def _inside_share(self, box: Box | None) -> float:
+        if box is None or box.area <= 0:
+            return 0.0
+        inside = box.clipped(self.width, self.height)
+        return 0.0 if inside is None else inside.area / box.area
+
+    def _propagate(self, prev: np.ndarray, cur: np.ndarray, camera: Similarity, live: list[FaceTrack],
+                   index: int) -> None:
+        """Move every live track from ``index - 1`` to ``index``."""
+        for track in live:
+            old = track.box(index - 1)
+            by_camera = camera.apply_box(old)
+            guess = Box(by_camera.x + track.drift[0], by_camera.y + track.drift[1], by_camera.w, by_camera.h)
+            own = _follow(prev, cur, old, guess)
+            if own is not None:
+                # Remember how the face moves on its own (walking), to bridge blurred frames.
+                dx, dy = own.cx - by_camera.cx, own.cy - by_camera.cy
+                track.drift = (0.7 * track.drift[0] + 0.3 * dx, 0.7 * track.drift[1] + 0.3 * dy)
+                box = own
+            else:
+                box = guess
+            since = track.observations[index - 1].since_detection + 1
+            track.observations[index] = FaceObservation(index, box, since, own is not None)
+
+    def _detect(self, frame: RgbSource, index: int, live: list[FaceTrack]) -> list[Detection]:
+        regions = [r for _, r in self.sweep.regions_for(index)]
+        p = self.params
+        self._refreshed = []
+        for track in live:
+            box = track.box(index)
+            due = index - max(track.last_detection, track.last_attempt) >= p.refresh_every
+            if not due or self._inside_share(box) < p.detectable_share:
+                continue
+            track.last_attempt = index
+            regions.append(self._crop_region(box))
+            self._refreshed.append(track)
+        found: list[Detection] = []
+        for region in regions:
+            found.extend(self.detector.detect(frame, region))
+        return non_max_suppression(found)
+
+    def _crop_region(self, box: Box) -> Region:
+        size = max(box.w, box.h)
+        if size < 40:
+            # Distant faces: full-range on a small tile, as the sweep's finest level finds them.
+            side, model = max(128, round(size * self.params.crop_factor)), "full"
+        else:
+            # Short-range is three times cheaper and reliable when the face fills ~40% of the crop.
+            side, model = round(size * self.params.crop_factor), "short"
+        side = min(side, max(self.width, self.height))
+        return Region(round(box.cx - side / 2), round(box.cy - side / 2), side, model, "refresh")
+
+    def _associate(self, found: list[Detection], live: list[FaceTrack], index: int,
+                   frame: RgbSource) -> list[FaceTrack]:
+        """Match detections to live tracks (re-anchoring them); start tracks for the rest."""
+        pairs = []
+        for d_i, det in enumerate(found):
+            fb = det.face_box()
+            for t_i, track in enumerate(live):
+                box = track.box(index)
+                if box is None:
+                    continue
+                overlap = fb.iou(box)
+                centred = box.x <= fb.cx <= box.x2 and box.y <= fb.cy <= box.y2
+                if overlap > 0.15 or centred:
+                    pairs.append((overlap + (0.5 if centred else 0.0), d_i, t_i))
+        used_d, used_t = set(), set()
+        for _, d_i, t_i in sorted(pairs, reverse=True):
+            if d_i in used_d or t_i in used_t:
+                continue
+            used_d.add(d_i)
+            used_t.add(t_i)
+            live[t_i].misses = 0
+            self._confirm(live[t_i], found[d_i], index, frame)
+        for d_i, det in enumerate(found):
+            if d_i in used_d or det.score < self.params.min_new_score:
+                continue
+            if any(det.face_box().iou(t.box(index)) > 0.3 for t in self.tracks if t.box(index) is not None):
+                continue  # already covered by a track matched to another detection
+            track = FaceTrack(self._next_id)
+            self._next_id += 1
+            self.tracks.append(track)
+            self._confirm(track, det, index, frame)
+            self._carry_back(track, index, det.level)
+        return [live[t_i] for t_i in used_t]
+
+    def _confirm(self, track: FaceTrack, det: Detection, index: int, frame: RgbSource) -> None:
+        box = det.face_box()
+        before = track.box(index)
+        if before is not None and track.last_detection >= 0:
+            # Grow at once, shrink slowly: a detector that sees only part of a face must not
+            # uncover the rest.
+            w = max(box.w, before.w * self.params.shrink_limit)
+            h = max(box.h, before.h * self.params.shrink_limit)
+            box = Box(box.cx - w / 2, box.cy - h / 2, w, h)
+        track.observations[index] = FaceObservation(index, box, 0, True)
+        track.last_detection = track.trusted = index
+        track.look = appearance(self._gray, box)
+        track.unlike_since = None
+        track.scores.append(det.score)
+        self._keep_crop(track, det, index, frame)
+
+    def _keep_crop(self, track: FaceTrack, det: Detection, index: int, frame: RgbSource) -> None:
+        limit = self.params.sample_crops
+        if len(track.crops) >= limit and det.score <= min(c[0] for c in track.crops):
+            return
+        # Spread samples over the track: skip frames too close to one already kept.
+        if any(abs(index - f) < self.fps / 2 for _, f, _ in track.crops) and len(track.crops) >= 2:
+            return
+        b = det.face_box().grown(det.box.w * 0.1, det.box.h * 0.1).pixel_bounds(self.width, self.height)
+        if b is None or (b[2] - b[0]) < 16 or (b[3] - b[1]) < 16:
+            return
+        track.crops.append((det.score, index, frame.to_rgb(b)))
+        if len(track.crops) > limit:
+            track.crops.remove(min(track.crops, key=lambda c: c[0]))
+
+    def _carry_back(self, track: FaceTrack, index: int, level: str) -> None:
+        """Follow a newly found face back through recent frames until it leaves the picture.
+
+        It may have been visible before the sweep looked at its place: carry it
+        back about as long as the sweep of the level that found it takes, no
+        further (a face that just appeared would otherwise leave a ghost box).
+        Frames where the face is cut by the picture's edge don't count against
+        that reach: a face walking in is only found once it is mostly inside.
+        """
+        p = self.params
+        reach = round(p.back_sweeps * self.sweep.period_of(level if level != "refresh" else "")) + p.back_margin
+        history = list(self._history)
+        box = track.box(index)
+        unlike: list[int] = []
+        for k in range(len(history) - 1, 0, -1):
+            cur, prev = history[k], history[k - 1]
+            if any(t is not track and t.box(prev.index) is not None and t.box(prev.index).iou(box) > 0.5
+                   for t in self.tracks):
+                break  # another track already covers the face there
+            by_camera = cur.camera.inverse().apply_box(box)
+            own = _follow(cur.gray, prev.gray, box, by_camera)
+            box = own if own is not None else by_camera
+            if self._outside(box):
+                break
+            if self._inside_share(box) >= 0.9:
+                reach -= 1
+                if reach < 0:
+                    break
+                if _looks_checkable(box) and resemblance(track.look, appearance(prev.gray, box)) < p.gone_below:
+                    unlike.append(prev.index)
+                    if len(unlike) >= p.gone_frames:
+                        break  # the face was not there yet (it appeared, or stepped out from behind)
+                else:
+                    unlike.clear()
+            track.observations[prev.index] = FaceObservation(prev.index, box, index - prev.index, own is not None)
+        for f in unlike:
+            track.observations.pop(f, None)
+
+    def _outside(self, box: Box | None) -> bool:
+        return box is None or box.clipped(self.width, self.height) is None or box.w < 4 or box.h < 4
+
+    def finish(self) -> list[FaceTrack]:
+        return [t for t in self.tracks if t.observations]
+
+
+def _follow(prev: np.ndarray, cur: np.ndarray, box: Box, guess: Box) -> Box | None:
+    """The face's own motion from ``prev`` to ``cur``, or None if it cannot be measured."""
+    if max(box.w, box.h) < SMALL_FACE:
+        return follow_small(prev, cur, box, guess)[0]
+    return follow_box(prev, cur, box)[0]
+
+
+def _looks_checkable(box: Box) -> bool:
+    # A small face's patch changes with every half-pixel step and tilt: correlation says nothing.
+    return min(box.w, box.h) >= SMALL_FACE
