@@ -65,11 +65,11 @@ def _new_password(name: str) -> str:
 @contextlib.contextmanager
 def signed_in(case_dir: str | Path, user: str | None) -> Iterator[Case]:
     """Open the case and sign in as ``user`` (or $BWC_REDACT_USER)."""
-    name = user or os.environ.get(USER_ENV)
-    if not name:
-        raise CaseError(f"Say who is acting: --user NAME (or set {USER_ENV}).")
     case = Case.open(case_dir)
     try:
+        name = user or os.environ.get(USER_ENV)
+        if not name:
+            raise CaseError(f"Say who is acting: --user NAME (or set {USER_ENV}).")
         case.sign_in(name, _password(name))
         yield case
     finally:
