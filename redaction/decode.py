@@ -101,9 +101,10 @@ class _Stream:
             return
         self._fresh = False
         point = self.info.keyframes[k]
-        offset = point.dts if point.dts is not None else point.pts
+        # Seek by the keyframe's pts: demuxer indexes (MP4 after its edit-list shift, Matroska
+        # cues, MPEG-TS) are in presentation time, and seeking by dts would land one GOP early.
         try:
-            self.container.seek(offset, stream=self.stream, backward=True, any_frame=False)
+            self.container.seek(point.pts, stream=self.stream, backward=True, any_frame=False)
         except av.FFmpegError:
             self._open()
 
@@ -115,21 +116,38 @@ class _Stream:
         for attempt in range(4):
             self._position(start, attempt if attempt < 3 else 10**9)
             try:
-                yield from self._decode_from(start)
+                # Only the first attempt takes the shortcut of skipping unneeded pictures.
+                yield from self._decode_from(start, skip_nonref=attempt == 0)
                 return
             except _SyncMissed:
                 continue
         raise InputError(f"{self.info.path} is damaged: frame {start} cannot be reached.")
 
-    def _decode_from(self, start: int) -> Iterator[tuple[int, av.VideoFrame]]:
+    def _decoded(self, skip_before: list[int | None]) -> Iterator[av.VideoFrame]:
+        """Decode packets in order; while ``skip_before[0]`` is set, pictures that are shown
+        before that pts and that no other picture refers to are not decoded at all (a
+        seek's pre-roll then costs about a third less)."""
+        context = self.stream.codec_context
+        try:
+            for packet in self.container.demux(self.stream):
+                limit = skip_before[0]
+                if limit is not None:
+                    skippable = packet.pts is not None and packet.pts < limit and not packet.is_keyframe
+                    context.skip_frame = "NONREF" if skippable else "DEFAULT"
+                yield from packet.decode()
+        finally:
+            context.skip_frame = "DEFAULT"
+
+    def _decode_from(self, start: int, skip_nonref: bool = False) -> Iterator[tuple[int, av.VideoFrame]]:
         expected = self.timebase.pts(start)
         count = len(self.timebase)
         # With duplicate timestamps, sync on the first frame that carries this one.
         sync = bisect.bisect_left(self.timebase.pts_array, expected) if start > 0 else 0
         index: int | None = None
         self._fresh = False
+        skip_before: list[int | None] = [expected if skip_nonref and start > 0 else None]
         try:
-            for frame in self.container.decode(self.stream):
+            for frame in self._decoded(skip_before):
                 pts = frame_pts(frame)
                 if index is None:
                     if pts is None:
@@ -141,6 +159,7 @@ class _Stream:
                     if pts != expected:
                         raise self._mismatch(start, pts)
                     index = sync
+                    skip_before[0] = None
                 else:
                     index += 1
                     if index >= count or pts != self.timebase.pts(index):
