@@ -230,8 +230,8 @@ class ReleaseMixin(PlanMixin):
             with self._snapshot():
                 rec = self._recording(recording_id)
                 plan = self._plan(recording_id)
-            digest = plan_hash(plan)
-            approval = self._approval_for(recording_id, digest)
+                digest = plan_hash(plan)
+                approval = self._approval_for(recording_id, digest)
             if plan.undecided():
                 raise CaseError(f"{len(plan.undecided())} tracks of recording {recording_id} have no current "
                                 "decision; decide them and have the plan approved first.")
@@ -252,7 +252,11 @@ class ReleaseMixin(PlanMixin):
             record = self._build_and_record(rec, plan, digest, approval, user.name, engine, progress, cancel)
         if out_dir is not None:
             with self.recording_failures(f"deliver export {record.id}", {"export": record.id}):
-                deliver(record.folder, record.files, out_dir)
+                try:
+                    deliver(record.folder, record.files, out_dir)
+                except CaseError as error:
+                    raise CaseError(f"The release package was made and recorded in {record.folder}, but copying "
+                                    f"it to {out_dir} failed: {error}") from error
                 with self.transaction() as tx:
                     tx.record("release.deliver", {"export": record.id, "to": str(out_dir), "files": record.files})
             record = ExportRecord(**{**record.__dict__, "delivered_to": out_dir})
@@ -279,7 +283,8 @@ class ReleaseMixin(PlanMixin):
                 files = {RELEASE_NAME: sha256_file(building / RELEASE_NAME)}
                 size = (building / RELEASE_NAME).stat().st_size
                 manifest = self._manifest(rec, plan, digest, approval, user_name, files[RELEASE_NAME], size, result)
-                rows = self._redaction_rows(rec.id, plan, approval, info.timebase.timecode)
+                with self._snapshot():
+                    rows = self._redaction_rows(rec.id, plan, approval, info.timebase.timecode)
                 manifest["redactions"] = [r.to_json() for r in rows]
                 texts = {
                     "manifest.json": json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",

@@ -73,7 +73,7 @@ def test_hashing_a_large_file_matches_sha256sum_in_constant_memory(tmp_path):
     assert hashed["growth"] < 8 * MIB, hashed
     naive = _measure(big, "naive")  # the measurement does see a whole-file buffer
     assert naive["digest"] == expected
-    assert naive["growth"] > 300 * MIB, naive
+    assert naive["growth"] > 100 * MIB, naive  # far above the streamed bound, even under memory pressure
 
 
 def test_copying_while_hashing_is_constant_memory_and_exact(tmp_path):
