@@ -41,9 +41,13 @@ def _as_info(source: Path | str | MediaInfo) -> MediaInfo:
 
 def upright(frame: av.VideoFrame, index: int, rotation: int) -> YuvFrame:
     """A decoded frame as YUV 4:2:0, turned for display (``rotation`` counter-clockwise)."""
-    if frame.format.name != "yuv420p":
-        # 10-bit, 4:2:2, 4:4:4 and full-range (yuvj) sources become limited-range 8-bit 4:2:0.
-        converted = frame.reformat(format="yuv420p")
+    full_range = frame.color_range == 2 or frame.format.name.startswith("yuvj")
+    if frame.format.name != "yuv420p" or full_range:
+        # 10-bit, 4:2:2, 4:4:4 and full-range ("JPEG", yuvj) sources become limited-range
+        # 8-bit 4:2:0, the only form the renderer and the release use.
+        converted = frame.reformat(
+            format="yuv420p", src_color_range="JPEG" if full_range else "MPEG", dst_color_range="MPEG"
+        )
         converted.pts, converted.time_base = frame.pts, frame.time_base
         frame = converted
     yuv = YuvFrame.from_av(frame, index)

@@ -174,6 +174,8 @@ class VideoInfo:
     frame_count: int
     duration: float
     tags: dict[str, str] = field(default_factory=dict)
+    sample_aspect_ratio: Fraction = Fraction(1)  # of the displayed (upright) picture
+    full_range: bool = False  # decoded as full range; the engine converts it to limited range
 
 
 @dataclass(frozen=True)
@@ -412,6 +414,8 @@ def probe(path: Path | str) -> MediaInfo:
         v_index, v_codec, v_tags = video.index, _codec_name(video), dict(video.metadata)
         time_base = Fraction(video.time_base) if video.time_base else Fraction(1, 90000)
         nominal = _rate(video.guessed_rate or video.base_rate)
+        sar = video.sample_aspect_ratio or video.codec_context.sample_aspect_ratio
+        sar = Fraction(sar) if sar and sar > 0 else Fraction(1)
         shown, keyframes, missing_pts, last_duration = _scan_packets(container, video, path)
 
     first = _first_frame(path, v_index)
@@ -443,6 +447,8 @@ def probe(path: Path | str) -> MediaInfo:
         frame_count=len(timebase),
         duration=timebase.duration,
         tags=v_tags,
+        sample_aspect_ratio=1 / sar if rotation in (90, 270) else sar,
+        full_range=first.color_range == 2 or first.format.name.startswith("yuvj"),
     )
     return MediaInfo(
         path=path,

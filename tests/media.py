@@ -259,3 +259,18 @@ def silent_clip() -> Path:
 
 def noisy_clip() -> Path:
     return cached("noisy.mp4", lambda p, w: make_clip(p, audio=False, seconds=1.0, noise=60))
+
+
+def full_range_clip() -> Path:
+    """Full-range ("JPEG" levels) H.264, as some cameras record: black is Y=0, not 16."""
+    return cached(
+        "fullrange.mp4",
+        lambda p, w: make_clip(p, audio=False, seconds=0.5, pix_fmt="yuvj420p", extra=("-color_range", "pc")),
+    )
+
+
+def anamorphic_clip() -> Path:
+    """Non-square pixels (sample aspect ratio 4:3)."""
+    return cached(
+        "anamorphic.mp4", lambda p, w: make_clip(p, audio=False, seconds=0.5, extra=("-vf", "setsar=4/3"))
+    )

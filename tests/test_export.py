@@ -7,11 +7,14 @@ import subprocess
 import sys
 import textwrap
 import threading
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from redaction.decode import iter_frames
+from redaction.encode import ReleaseWriter
 from redaction.errors import Cancelled, ExportError, PlanError
 from redaction.export import TONE_HZ, export_release
 from redaction.hashing import sha256_file
@@ -360,3 +363,53 @@ def test_read_only_folder_is_a_clear_error(tmp_path):
     out = tmp_path / "locked" / "release.mp4"
     stdout = _run_in_mount_namespace(tmp_path, "mount -t tmpfs -o ro tmpfs", out)
     assert stdout.strip().splitlines() == [f"ExportError: Permission denied; could not write {out}."], stdout
+
+
+def test_full_range_source_is_released_in_standard_range(tmp_path):
+    source = media.full_range_clip()
+    info = probe(source)
+    assert info.video.full_range
+    out = tmp_path / "release.mp4"
+    plan = Plan(video=info.video_ref(), segments=[Segment("s", 0, 3, video="blackout")])
+    export_release(source, plan, out)
+    released = probe(out)
+    assert released.video.pix_fmt == "yuv420p" and not released.video.full_range
+    luma = media.decode_gray(out)
+    assert abs(int(media.decode_yuv(out)[0][0].mean()) - 16) <= 2  # limited-range black, not Y=0
+    # The picture itself keeps its brightness as the ffmpeg CLI shows it (both converted to gray).
+    assert np.abs(media.decode_gray(source)[5].astype(int) - luma[5]).mean() < 4
+
+
+def test_pixel_aspect_ratio_is_kept(tmp_path):
+    source = media.anamorphic_clip()
+    assert probe(source).video.sample_aspect_ratio == Fraction(4, 3)
+    out = tmp_path / "release.mp4"
+    export_release(source, Plan(video=probe(source).video_ref()), out)
+    assert probe(out).video.sample_aspect_ratio == Fraction(4, 3)
+
+
+def test_release_writer_streaming_api(tmp_path):
+    source = media.base_clip()
+    info = probe(source)
+    out = tmp_path / "streamed.mp4"
+    with ReleaseWriter(info, out, preset="ultrafast", crf=0) as writer:
+        for _index, frame in iter_frames(info):
+            drawn = frame.writable()
+            drawn.y[:8, :8] = 16  # something only this caller draws
+            writer.write(drawn)
+    assert writer.frames_written == 60 and out.exists()
+    assert_same_timing(source, out)
+    assert all((y[:8, :8] == 16).all() for y, _u, _v in media.decode_yuv(out))
+
+    with (
+        pytest.raises(ValueError, match="expected frame 0"),
+        ReleaseWriter(info, tmp_path / "a.mp4") as writer,
+    ):
+        _, frame = next(iter(iter_frames(info, start=5)))
+        writer.write(frame)
+    with pytest.raises(ExportError, match="Only 10 of 60"), ReleaseWriter(info, tmp_path / "b.mp4") as writer:
+        for _index, frame in iter_frames(info, end=10):
+            writer.write(frame)
+    with pytest.raises(RuntimeError, match="boom"), ReleaseWriter(info, tmp_path / "c.mp4") as writer:
+        raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.mp4"]
