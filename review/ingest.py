@@ -173,8 +173,7 @@ class RecordingsMixin(CaseStore):
             if not source.is_file():
                 raise InputError(f"{source} is not a file.")
             when = parse_time(recorded_at, "The recording time") if recorded_at else None
-            media = probe_media(source)
-            self.layout.incoming.mkdir(mode=0o700, exist_ok=True)
+            self.layout.incoming.mkdir(exist_ok=True)
             tmp = self.layout.incoming / f"{secrets.token_hex(8)}.partial"
             with hold_lock(tmp):
                 try:
@@ -184,10 +183,21 @@ class RecordingsMixin(CaseStore):
                         if error.filename and Path(error.filename) == source:
                             raise InputError(f"Cannot read {source}: {error.strerror or error}.") from error
                         raise CaseError(describe_os_error(error, self.layout.evidence / name)) from error
+                    with self._lock:
+                        known = self.conn.execute("SELECT 1 FROM recordings WHERE sha256 = ?", (sha,)).fetchone()
+                    # Probe the copy, not the source: the record describes exactly the bytes kept.
+                    media = None if known else self._probe_copy(tmp, source)
                     return self._place(tmp, sha, size, name, officer, camera, when, media)
                 finally:
                     with contextlib.suppress(OSError):
                         tmp.unlink()
+
+    @staticmethod
+    def _probe_copy(tmp: Path, source: Path) -> dict[str, Any] | None:
+        try:
+            return probe_media(tmp)
+        except InputError as error:
+            raise InputError(str(error).replace(str(tmp), str(source))) from error
 
     def _place(
         self, tmp: Path, sha: str, size: int, name: str, officer: str | None, camera: str | None,

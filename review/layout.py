@@ -24,6 +24,27 @@ from pathlib import Path
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def _umask() -> int:
+    # Read, not set-and-restore: os.umask() would race with other threads.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def file_mode() -> int:
+    """Mode for the case's readable copies (ledger.jsonl, SHA256SUMS): as the umask
+    allows; temporary files would otherwise keep mkstemp's owner-only 0600."""
+    return 0o666 & ~_umask()
+
+
+def folder_mode() -> int:
+    return 0o777 & ~_umask()
+
+
 def safe_name(name: str, limit: int = 80) -> str:
     """A file name that needs no quoting in SHA256SUMS or a shell."""
     stem, dot, ext = name.rpartition(".")

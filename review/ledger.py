@@ -40,6 +40,7 @@ from typing import Any
 from redaction.fsutil import atomic_path
 
 from .hashing import GENESIS_HASH, canonical_json, sha256_text
+from .layout import file_mode
 
 CHECKPOINT = "checkpoint"
 BODY_KEYS = ("seq", "time", "actor", "role", "action", "payload")
@@ -210,4 +211,5 @@ def sync_jsonl(conn: sqlite3.Connection, path: Path) -> bool:
         with open(tmp, "ab") as handle:
             for entry in entries(conn, start=known + 1):
                 handle.write(entry.line().encode("utf-8"))
+        os.chmod(tmp, file_mode())
     return True

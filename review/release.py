@@ -264,7 +264,7 @@ class ReleaseMixin(PlanMixin):
 
     def _build_and_record(self, rec, plan, digest, approval, user_name, engine, progress, cancel):  # noqa: ANN001, ANN202
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        export_id = f"R{rec.id}-{stamp}-{secrets.token_hex(2)}"
+        export_id = f"R{rec.id}-{stamp}-{secrets.token_hex(4)}"
         exports = self.layout.exports
         building = exports / f".building-{export_id}"
         final = exports / export_id
@@ -301,6 +301,9 @@ class ReleaseMixin(PlanMixin):
                 _fsync_dir(building)
                 os.rename(building, final)
                 _fsync_dir(exports)
+            except OSError as error:
+                shutil.rmtree(building, ignore_errors=True)
+                raise CaseError(describe_os_error(error, final)) from error
             except BaseException:
                 shutil.rmtree(building, ignore_errors=True)
                 raise

@@ -45,7 +45,7 @@ from .auth import (
 )
 from .errors import CaseError, PermissionDenied, SignInError
 from .filelock import holds_no_lock
-from .layout import CaseLayout
+from .layout import CaseLayout, file_mode, folder_mode
 from .ledger import Entry
 
 BUSY_TIMEOUT = 60.0  # seconds a writer waits for another to finish
@@ -220,7 +220,7 @@ class CaseStore:
             layout = CaseLayout(work)
             for folder in (layout.exports, layout.plans):
                 folder.mkdir()
-            layout.incoming.mkdir(mode=0o700)
+            layout.incoming.mkdir()
             layout.evidence.mkdir()
             public = keys.create_key_pair(layout)
             conn, db = connect(layout.db)
@@ -270,6 +270,8 @@ class CaseStore:
                 store.close()
             os.chmod(layout.evidence, 0o555)
             atomic_write_text(layout.readme, _CASE_README.format(title=title.strip(), case_id=case_id))
+            os.chmod(layout.readme, file_mode())
+            os.chmod(work, folder_mode())
             if final.exists():
                 final.rmdir()
             os.rename(work, final)
@@ -485,6 +487,7 @@ class CaseStore:
         if current is not None and not set(current.splitlines()) <= set(expected):
             return False  # lines we never wrote: leave them for verify to report
         atomic_write_text(path, text)
+        os.chmod(path, file_mode())
         return True
 
     @contextlib.contextmanager
