@@ -162,7 +162,7 @@ class PlanMixin(RecordingsMixin):
                 "SELECT decision, reason, note, track_hash FROM decisions WHERE track_pk = ? ORDER BY id DESC LIMIT 1",
                 (pk,),
             ).fetchone()
-            if decision is not None:
+            if decision is not None and decision[0] != "withdrawn":
                 made_on = decision[3]
                 if decision[0] == "redact" or made_on == content_hash:
                     track.decision, track.reason, track.note = decision[0], decision[1], decision[2]
@@ -319,6 +319,35 @@ class PlanMixin(RecordingsMixin):
                     self._decide(tx, recording_id, track.id, track.decision, track.reason, track.note)
         return digest
 
+    def _save_track(self, tx: Tx, recording_id: int, track: Track) -> bool:
+        track = self._normalised(track)
+        self._check_track(recording_id, track)
+        digest = track_hash(track)
+        row = tx.execute(
+            "SELECT content_hash FROM tracks WHERE recording_id = ? AND track_id = ?", (recording_id, track.id)
+        ).fetchone()
+        if row is not None and row[0] == digest:
+            return False
+        boxed = [k.frame for k in track.keyframes if k.box is not None]
+        entry = tx.record(
+            "track.save",
+            {
+                "recording": recording_id,
+                "track": track.id,
+                "track_hash": digest,
+                "created": row is None,
+                "kind": track.kind,
+                "label": track.label,
+                "keyframes": len(track.keyframes),
+                "first_frame": min(boxed),
+                "last_frame": max(k.frame for k in track.keyframes),
+                "human": track.human_touched,
+                "possible_minor": bool(track.possible_minor),
+            },
+        )
+        self._write_track(tx, recording_id, track, entry.seq, digest)
+        return True
+
     def save_track(self, recording_id: int, track: Track) -> bool:
         """Create or replace one track's geometry (kind, label, keyframes, minor flag).
         Decisions are separate (``decide``). Returns False if nothing changed."""
@@ -326,33 +355,34 @@ class PlanMixin(RecordingsMixin):
         with self.write("plan.edit", f"save track {track.id} of recording {recording_id}",
                         {"recording": recording_id, "track": track.id}) as tx:
             self._recording(recording_id)
-            track = self._normalised(track)
-            self._check_track(recording_id, track)
-            digest = track_hash(track)
-            row = tx.execute(
-                "SELECT content_hash FROM tracks WHERE recording_id = ? AND track_id = ?", (recording_id, track.id)
-            ).fetchone()
-            if row is not None and row[0] == digest:
-                return False
-            boxed = [k.frame for k in track.keyframes if k.box is not None]
-            entry = tx.record(
-                "track.save",
-                {
-                    "recording": recording_id,
-                    "track": track.id,
-                    "track_hash": digest,
-                    "created": row is None,
-                    "kind": track.kind,
-                    "label": track.label,
-                    "keyframes": len(track.keyframes),
-                    "first_frame": min(boxed),
-                    "last_frame": max(k.frame for k in track.keyframes),
-                    "human": track.human_touched,
-                    "possible_minor": bool(track.possible_minor),
-                },
-            )
-            self._write_track(tx, recording_id, track, entry.seq, digest)
-        return True
+            return self._save_track(tx, recording_id, track)
+
+    def save_plan(self, recording_id: int, plan: Plan) -> Plan:
+        """Make the recording's tracks and segments those of ``plan``, in one
+        transaction, recording only what changed (for a window's edits and their
+        undo: merge, split, drag). Decisions are not taken from ``plan``: they
+        are deliberate acts (``decide``, ``withdraw_decision``). Returns the
+        case's plan afterwards, whose decisions are the ones in force."""
+        recording_id = int(recording_id)
+        with self.write("plan.edit", f"save the plan of recording {recording_id}",
+                        {"recording": recording_id}) as tx:
+            rec = self._recording(recording_id)
+            if plan.video.sha256 and plan.video.sha256 != rec.sha256:
+                raise PlanError(f"This plan belongs to another video, not to recording {recording_id}.")
+            ids = [t.id for t in plan.tracks] + [s.id for s in plan.segments]
+            if len(set(ids)) != len(ids):
+                raise PlanError("Two tracks or segments in the plan share an id.")
+            tracks = {t.id for _, t, _ in self._tracks(recording_id)}
+            segments = {s.id for s in self._segments(recording_id)}
+            for track_id in sorted(tracks - {t.id for t in plan.tracks}):
+                self._delete_track(tx, recording_id, track_id)
+            for segment_id in sorted(segments - {s.id for s in plan.segments}):
+                self._delete_segment(tx, recording_id, segment_id)
+            for track in plan.tracks:
+                self._save_track(tx, recording_id, track)
+            for segment in plan.segments:
+                self._save_segment(tx, recording_id, segment)
+            return self._plan(recording_id)
 
     def _delete_track(self, tx: Tx, recording_id: int, track_id: str) -> None:
         row = tx.execute(
@@ -385,6 +415,9 @@ class PlanMixin(RecordingsMixin):
             if not reason:
                 raise CaseError(f"Redacting track {track_id} needs a reason code (see `bwc-redact reasons`).")
             table.check(reason, "withhold")
+        elif decision == "withdrawn":
+            if reason:
+                raise CaseError("Withdrawing a decision takes no reason code; add a note if useful.")
         elif decision == "release":
             if reason:
                 table.check(reason, "release")
@@ -424,6 +457,14 @@ class PlanMixin(RecordingsMixin):
                 "ledger_seq": entry.seq,
             },
         )
+
+    def withdraw_decision(self, recording_id: int, track_id: str, note: str = "") -> None:
+        """Take back the decision on a track (undo): it is undecided again, so it is
+        redacted and blocks approval until someone decides."""
+        recording_id = int(recording_id)
+        with self.write("plan.edit", f"withdraw the decision on track {track_id} of recording {recording_id}",
+                        {"recording": recording_id, "track": track_id}) as tx:
+            self._decide(tx, recording_id, track_id, "withdrawn", None, note)
 
     def decide(
         self, recording_id: int, track_id: str, decision: str, reason: str | None = None, note: str = ""

@@ -216,6 +216,37 @@ CREATE TABLE exports (
     )
 
 
+@migration
+def m004_withdrawn_decisions(db: Database) -> None:
+    """A decision can be withdrawn (undo back to undecided): the append-only
+    decisions table is rebuilt with the wider check, keeping every row."""
+    _run(
+        db,
+        f"""
+DROP TRIGGER decisions_no_update;
+DROP TRIGGER decisions_no_delete;
+ALTER TABLE decisions RENAME TO decisions_v2;
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY,
+    recording_id INTEGER NOT NULL REFERENCES recordings (id),
+    track_pk INTEGER NOT NULL,
+    track_id TEXT NOT NULL,
+    track_hash TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('redact', 'release', 'withdrawn')),
+    reason TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    decided_by TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+INSERT INTO decisions SELECT * FROM decisions_v2;
+DROP TABLE decisions_v2;
+CREATE INDEX decisions_track ON decisions (track_pk, id);
+{_append_only("decisions")}
+""",
+    )
+
+
 SCHEMA_VERSION = len(_ORDER)
 
 

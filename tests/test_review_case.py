@@ -171,3 +171,34 @@ def test_users_copied_from_another_case(tmp_path):
     assert len(copied) == 5
     second.close()
     assert verify_case(tmp_path / "second", record=False).ok
+
+
+def test_withdrawing_a_decision_and_saving_a_whole_plan(tmp_path, base_clip):
+    path = make_case(tmp_path / "case")
+    case = open_as(path, "alice")
+    rec = case.ingest(base_clip).recording.id
+    case.record_detection(rec, sample_plan())
+    case.decide(rec, "t1", "redact", "GRAMA-PRIVATE")
+    case.withdraw_decision(rec, "t1", "clicked the wrong track")
+    assert case.plan(rec).track("t1").decision is None
+    assert [d.decision for d in case.decisions(rec, "t1")] == ["redact", "withdrawn"]
+    case.decide(rec, "t1", "release", "RELEASE-ON-DUTY-OFFICER")
+
+    # A window's merge: t2's keyframes join t1, t2 goes, a segment moves; one transaction.
+    edited = case.plan(rec)
+    t1, t2 = edited.track("t1"), edited.track("t2")
+    t1.set_keyframes([k for k in t1.keyframes if k.frame < 3] + [k for k in t2.keyframes])
+    edited.tracks = [t1]
+    edited.segments[0].start = 6
+    before = case.head()[0]
+    after = case.save_plan(rec, edited)
+    entries = case.ledger_entries(start=before + 1)
+    assert [e.action for e in entries if e.action != "checkpoint"] == ["track.delete", "track.save", "segment.save"]
+    assert [t.id for t in after.tracks] == ["t1"]
+    assert after.track("t1").decision is None, "the release lapsed with the new geometry"
+    assert after.segments[0].start == 6
+    assert case.save_plan(rec, after).to_json() == after.to_json()
+    assert case.head()[0] == before + len(entries)  # saving the same plan again records nothing
+    case.close()
+    assert verify_case(path, record=False).ok
+

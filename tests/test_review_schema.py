@@ -42,6 +42,9 @@ def test_every_older_version_upgrades_to_the_current_schema(tmp_path, monkeypatc
         case = open_as(old, "alice")
         assert schema.schema_version(case.db) == version
         rec = case.ingest(base_clip, officer="J. Doe").recording
+        if version >= 2:  # the review tables exist: put rows in them before upgrading
+            case.record_detection(rec.id, sample_plan())
+            case.decide(rec.id, "t1", "redact", "GRAMA-PRIVATE", "before the upgrade")
         case.close()
     assert _schema(old) != _schema(fresh)
 
@@ -54,8 +57,14 @@ def test_every_older_version_upgrades_to_the_current_schema(tmp_path, monkeypatc
     # The data made before the upgrade is intact and the new tables work.
     assert case.recording(rec.id).sha256 == rec.sha256
     assert case.recording(rec.id).officer == "J. Doe"
-    case.record_detection(rec.id, sample_plan())
-    case.decide(rec.id, "t1", "redact", "GRAMA-PRIVATE")
+    if version >= 2:
+        assert [(d.decision, d.note) for d in case.decisions(rec.id)] == [("redact", "before the upgrade")]
+        assert case.plan(rec.id).track("t1").decision == "redact"
+    else:
+        case.record_detection(rec.id, sample_plan())
+        case.decide(rec.id, "t1", "redact", "GRAMA-PRIVATE")
+    case.decide(rec.id, "t2", "redact", "D3-MINOR")
+    case.withdraw_decision(rec.id, "t2")
     case.decide(rec.id, "t2", "redact", "D3-MINOR")
     digest = case.plan_hash(rec.id)
     case.sign_in("chief", password("chief"))
