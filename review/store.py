@@ -107,7 +107,7 @@ def _sql_error(error: sqlite3.Error) -> CaseError:
     if "full" in text:
         return CaseError("The disk is full; nothing was changed in the case.")
     if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return CaseError("The case database is damaged; run `bwc-redact verify` and restore from backup.")
+        return CaseError("The case database (case.db) is damaged; restore it from a backup.")
     return CaseError(f"The case database refused the change ({error}).")
 
 
