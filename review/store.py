@@ -115,6 +115,13 @@ def connect(path: Path, readonly: bool = False) -> tuple[sqlite3.Connection, Dat
     try:
         if readonly:
             conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT, check_same_thread=False)
+            try:
+                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            except sqlite3.OperationalError:
+                # Read-only media: WAL needs a writable folder for its index; a closed
+                # case has no pending WAL, so read the file as it is.
+                conn.close()
+                conn = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         else:
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, check_same_thread=False)
         # FULL: a committed custody record survives a power cut, not just a crash.
