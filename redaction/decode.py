@@ -235,10 +235,17 @@ class FrameReader:
     Safe to call from several threads (one lock).
     """
 
-    def __init__(self, source: Path | str | MediaInfo, *, cache_size: int = 32, threads: int = 0) -> None:
+    def __init__(
+        self,
+        source: Path | str | MediaInfo,
+        *,
+        cache_size: int = 32,
+        threads: int = 0,
+        thread_type: str = "AUTO",
+    ) -> None:
         self.info = _as_info(source)
         self.timebase = self.info.timebase
-        self._stream = _Stream(self.info, threads)
+        self._stream = _Stream(self.info, threads, thread_type)
         self._cache: collections.OrderedDict[int, YuvFrame] = collections.OrderedDict()
         self._cache_size = max(1, cache_size)
         self._frames: Iterator[tuple[int, av.VideoFrame]] | None = None

@@ -52,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -150,6 +151,11 @@ def build_command(
         "bsf:v": "filter_units=remove_types=6",
         "movflags": "+faststart",
     }
+    if info.start_time > 0:
+        # Like any player, start the release's clock at zero (MPEG-TS clocks start anywhere):
+        # one constant shift for video and audio alike, so every frame keeps its time from
+        # the start and its place against the sound. -copyts keeps everything else exact.
+        options["output_ts_offset"] = f"{-float(info.start_time):.6f}"
     if settings["pix_fmt"] == "yuv444p":
         # 4:2:0 -> 4:4:4 by repeating chroma samples: an interpolating scaler would blend
         # the colour outside a box into its edge pixels.
@@ -189,9 +195,15 @@ def _verify(info: MediaInfo, path: Path, out: Path) -> None:
         raise ExportError(
             f"The encoder produced {result.frame_count} frames instead of {info.frame_count}; nothing was kept."
         )
+    # Every frame keeps its time; only a container clock that did not start at zero is
+    # moved to zero (see build_command), by one constant, rounded to the track's ticks.
     mine, theirs = result.timebase, info.timebase
+    shift = mine.pts(0) * mine.time_base - theirs.pts(0) * theirs.time_base
+    allowed = -info.start_time if info.start_time > 0 else Fraction(0)
+    if abs(shift - allowed) > mine.time_base:
+        raise ExportError(f"The encoder moved the video by {float(shift):.6f} s; nothing was kept.")
     for i in range(len(theirs)):
-        if mine.pts(i) * mine.time_base != theirs.pts(i) * theirs.time_base:
+        if mine.pts(i) * mine.time_base - theirs.pts(i) * theirs.time_base != shift:
             raise ExportError(f"The encoder changed the timestamp of frame {i}; nothing was kept.")
     kinds = result.kinds()
     if kinds.count("video") != 1 or kinds.count("audio") > 1 or len(kinds) > 2:

@@ -199,6 +199,9 @@ class MediaInfo:
     chapters: int
     timebase: Timebase = field(repr=False)
     keyframes: tuple[SeekPoint, ...] = field(repr=False, default=())
+    # When the container's clock starts (seconds). MP4 and MKV start at 0; MPEG-TS
+    # recordings often start at an arbitrary clock value such as 1.4 s.
+    start_time: Fraction = Fraction(0)
 
     @property
     def width(self) -> int:
@@ -351,7 +354,8 @@ def _scan_decoded(path: Path, stream_index: int) -> tuple[list[int], list[SeekPo
                 pts = frame_pts(frame)
                 if pts is None:
                     raise InputError(
-                        f"{path} has video frames without timestamps; it cannot be edited safely."
+                        f"{path} is a bare video stream without timestamps; "
+                        "use the recording as exported by the camera system (MP4 or MOV)."
                     )
                 shown.append(pts)
                 if frame.key_frame:
@@ -411,6 +415,7 @@ def probe(path: Path | str) -> MediaInfo:
         chapters = len(container.chapters())
         container_name = container.format.name
         container_duration = container.duration / av.time_base if container.duration else 0.0
+        start_time = Fraction(container.start_time or 0, av.time_base)
         v_index, v_codec, v_tags = video.index, _codec_name(video), dict(video.metadata)
         time_base = Fraction(video.time_base) if video.time_base else Fraction(1, 90000)
         nominal = _rate(video.guessed_rate or video.base_rate)
@@ -460,6 +465,7 @@ def probe(path: Path | str) -> MediaInfo:
         audio=audio,
         tags=tags,
         chapters=chapters,
+        start_time=start_time,
         timebase=timebase,
         keyframes=tuple(keyframes),
     )

@@ -274,3 +274,8 @@ def anamorphic_clip() -> Path:
     return cached(
         "anamorphic.mp4", lambda p, w: make_clip(p, audio=False, seconds=0.5, extra=("-vf", "setsar=4/3"))
     )
+
+
+def ts_clip() -> Path:
+    """MPEG-TS, whose clock starts at about 1.4 s, not 0."""
+    return cached("clock.ts", lambda p, w: (ffmpeg("-i", base_clip(), "-c", "copy", p), p)[1])

@@ -413,3 +413,17 @@ def test_release_writer_streaming_api(tmp_path):
     with pytest.raises(RuntimeError, match="boom"), ReleaseWriter(info, tmp_path / "c.mp4") as writer:
         raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed.mp4"]
+
+
+def test_transport_stream_clock_is_moved_to_zero_keeping_every_frame_time(tmp_path):
+    source = media.ts_clip()
+    info = probe(source)
+    assert info.start_time > 1
+    out = tmp_path / "release.mp4"
+    export_release(source, moving_plan(source), out)
+    before, after = media.frame_times(source), media.frame_times(out)
+    assert len(before) == len(after) == info.frame_count
+    shift = after[0] - before[0]
+    assert abs(shift + info.start_time) < Fraction(1, 1000)  # the container clock now starts at zero
+    assert np.array_equal(np.diff(np.array(before, dtype=object)), np.diff(np.array(after, dtype=object)))
+    assert after[0] < Fraction(1, 10)
