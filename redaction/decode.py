@@ -54,10 +54,14 @@ def upright(frame: av.VideoFrame, index: int, rotation: int) -> YuvFrame:
     if rotation == 0:
         return yuv
     k = rotation // 90
-    planes = [np.ascontiguousarray(np.rot90(p, k)) for p in (yuv.y, yuv.u, yuv.v)]
-    for plane in planes:
-        plane.flags.writeable = False  # same contract as decoder views
-    return YuvFrame(*planes, index=index, pts=yuv.pts, time_base=yuv.time_base)
+    width, height = (yuv.height, yuv.width) if k % 2 else (yuv.width, yuv.height)
+    cw, ch = (width + 1) // 2, (height + 1) // 2
+    out = YuvFrame.from_i420(np.empty(width * height + 2 * cw * ch, np.uint8), width, height)
+    for dst, src in ((out.y, yuv.y), (out.u, yuv.u), (out.v, yuv.v)):
+        dst[...] = np.rot90(src, k)
+        dst.flags.writeable = False  # same contract as decoder views
+    out.index, out.pts, out.time_base = index, yuv.pts, yuv.time_base
+    return out
 
 
 class _SyncMissed(Exception):
@@ -190,6 +194,7 @@ def iter_frames(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     threads: int = 0,
+    thread_type: str = "AUTO",
 ) -> Iterator[tuple[int, YuvFrame | np.ndarray]]:
     """Yield ``(index, frame)`` for frames ``start`` to ``end`` (exclusive), in order.
 
@@ -197,6 +202,8 @@ def iter_frames(
     ``writable()`` to draw), ``"bgr"``/``"rgb"`` give HxWx3 uint8 arrays.
     Memory stays constant; ``cancel`` is checked before every frame and
     ``progress(done, total)`` is called after the caller has handled each one.
+    ``thread_type`` is PyAV's: "AUTO" (frame threads, fastest alone) or
+    "SLICE" (least CPU, when something else, like an encoder, has the cores).
     """
     info = _as_info(source)
     stop = info.frame_count if end is None else min(end, info.frame_count)
@@ -204,7 +211,7 @@ def iter_frames(
     if total == 0:
         return
     rotation = info.video.rotation
-    decoder = _Stream(info, threads)
+    decoder = _Stream(info, threads, thread_type)
     try:
         for index, frame in decoder.frames(start):
             if cancel is not None:

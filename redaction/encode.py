@@ -340,12 +340,14 @@ class ReleaseWriter:
                 f"{self.info.path}: the picture size changes at frame {index} "
                 f"({frame.width}x{frame.height}); such recordings are not supported."
             )
-        picture = frame.to_av()
-        picture.pts = self.info.timebase.pts(index)
-        picture.time_base = self.info.video.time_base
+        # Raw video needs no encoder: the I420 bytes are the packet (wrapped, not copied).
+        packet = av.Packet(frame.i420())
+        packet.stream = self._stream
+        packet.time_base = self.info.video.time_base
+        packet.pts = packet.dts = self.info.timebase.pts(index)
+        packet.is_keyframe = True
         try:
-            for packet in self._stream.encode(picture):
-                self._muxer.mux(packet)
+            self._muxer.mux(packet)
         except (OSError, av.FFmpegError) as error:
             raise self._ffmpeg_failed(error) from error
         self.frames_written += 1
@@ -360,8 +362,6 @@ class ReleaseWriter:
                 f"Only {self.frames_written} of {self.info.frame_count} frames were written; nothing was kept."
             )
         try:
-            for packet in self._stream.encode(None):
-                self._muxer.mux(packet)
             self._muxer.close()
         except (OSError, av.FFmpegError) as error:
             raise self._ffmpeg_failed(error) from error

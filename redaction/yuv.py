@@ -48,7 +48,7 @@ class YuvFrame:
     stream time base ``time_base`` (None for frames made from scratch).
     """
 
-    __slots__ = ("y", "u", "v", "index", "pts", "time_base", "_av")
+    __slots__ = ("y", "u", "v", "index", "pts", "time_base", "_av", "_packed")
 
     def __init__(
         self,
@@ -66,6 +66,7 @@ class YuvFrame:
         self.y, self.u, self.v = y, u, v
         self.index, self.pts, self.time_base = index, pts, time_base
         self._av = _av  # the decoder frame the planes view, if any
+        self._packed: np.ndarray | None = None  # one I420 buffer the planes view, if any
 
     # -- construction -------------------------------------------------------------------------------------
     @classmethod
@@ -123,23 +124,45 @@ class YuvFrame:
     def is_writable(self) -> bool:
         return bool(self.y.flags.writeable and self.u.flags.writeable and self.v.flags.writeable)
 
-    def _meta(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, av_frame: av.VideoFrame | None) -> YuvFrame:
-        return YuvFrame(y, u, v, self.index, self.pts, self.time_base, av_frame)
+    @classmethod
+    def from_i420(cls, buffer: np.ndarray, width: int, height: int) -> YuvFrame:
+        """Views onto one contiguous I420 buffer (Y, then U, then V; chroma rounded up)."""
+        cw, ch = chroma_size(width, height)
+        flat = buffer.reshape(-1)
+        if flat.size != width * height + 2 * cw * ch:
+            raise ValueError(f"An I420 buffer for {width}x{height} has {width * height + 2 * cw * ch} bytes.")
+        y = flat[: width * height].reshape(height, width)
+        u = flat[width * height : width * height + cw * ch].reshape(ch, cw)
+        v = flat[width * height + cw * ch :].reshape(ch, cw)
+        frame = cls(y, u, v)
+        frame._packed = flat
+        return frame
 
     def copy(self) -> YuvFrame:
-        """An independent, writable copy (own memory, no decoder buffer)."""
-        return self._meta(self.y.copy(), self.u.copy(), self.v.copy(), None)
+        """An independent, writable copy in one contiguous I420 buffer (own memory)."""
+        w, h = self.width, self.height
+        cw, ch = chroma_size(w, h)
+        out = YuvFrame.from_i420(np.empty(w * h + 2 * cw * ch, np.uint8), w, h)
+        out.y[...], out.u[...], out.v[...] = self.y, self.u, self.v
+        out.index, out.pts, out.time_base = self.index, self.pts, self.time_base
+        return out
 
     def writable(self) -> YuvFrame:
-        """This frame if it may be drawn on, else a writable copy.
+        """This frame if it may be drawn on, else a writable copy (one copy, packed as I420,
+        which is also the form the encoder takes, so it is not copied again)."""
+        return self if self.is_writable else self.copy()
 
-        The copy is a fresh PyAV frame (not ``make_writable`` on the decoder's
-        frame, which would leave earlier views pointing at a buffer the decoder
-        may free), so it still goes to the encoder without another copy.
-        """
-        if self.is_writable:
-            return self
-        return YuvFrame.from_av(self._new_av(), self.index, writable=True)
+    def i420(self) -> np.ndarray:
+        """The picture as one contiguous I420 byte array (the planes' own buffer when they have one)."""
+        if self._packed is not None:
+            return self._packed
+        w, h = self.width, self.height
+        cw, ch = chroma_size(w, h)
+        buffer = np.empty(w * h + 2 * cw * ch, np.uint8)
+        buffer[: w * h].reshape(h, w)[...] = self.y
+        buffer[w * h : w * h + cw * ch].reshape(ch, cw)[...] = self.u
+        buffer[w * h + cw * ch :].reshape(ch, cw)[...] = self.v
+        return buffer
 
     def _new_av(self) -> av.VideoFrame:
         frame = av.VideoFrame(self.width, self.height, "yuv420p")
