@@ -94,12 +94,10 @@ def _line_covers(boxes: dict[int, Box], f0: int, f1: int, tolerance: float) -> b
     return all(a.lerp(b, (f - f0) / span).contains(boxes[f], tolerance) for f in range(f0 + 1, f1))
 
 
-def to_plan_tracks(tracks: list[FaceTrack], width: int, height: int,
-                   params: PaddingParams | None = None) -> list[Track]:
-    out = []
-    for n, face in enumerate(sorted(tracks, key=lambda t: (t.first_frame, t.id)), start=1):
-        boxes = redaction_boxes(face, width, height, params)
-        if not boxes:
-            continue
-        out.append(Track(id=f"f{n}", keyframes=simplify(boxes), kind="face", label="face"))
-    return out
+def to_plan_track(face: FaceTrack, track_id: str, width: int, height: int,
+                  params: PaddingParams | None = None) -> Track | None:
+    """The redaction track for one tracked face (None if it never shows in the picture)."""
+    boxes = redaction_boxes(face, width, height, params)
+    if not boxes:
+        return None
+    return Track(id=track_id, keyframes=simplify(boxes), kind="face", label="face")

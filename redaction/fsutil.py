@@ -31,6 +31,13 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def default_file_mode() -> int:
+    """What ``open()`` would give a new file: 0666 less the umask."""
+    mask = os.umask(0)  # the only portable way to read it; restored at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def describe_os_error(error: OSError, path: Path | str) -> str:
     """One sentence for a user about why writing ``path`` failed."""
     if error.errno == errno.ENOSPC:
@@ -43,10 +50,11 @@ def describe_os_error(error: OSError, path: Path | str) -> str:
 
 
 @contextlib.contextmanager
-def atomic_path(final: Path | str, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(final: Path | str, suffix: str | None = None, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``final``; rename it into place on success.
 
     On any exception the temporary file is removed and ``final`` is untouched.
+    The file is private (0600) unless ``mode`` is given.
     The temporary name keeps the final suffix (or ``suffix``) so tools that
     pick a format from the extension (ffmpeg) still do.
     """
@@ -55,11 +63,15 @@ def atomic_path(final: Path | str, suffix: str | None = None) -> Iterator[Path]:
     if not directory.is_dir():
         raise RedactionError(f"The folder {directory} does not exist.")
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.name}.", suffix=".partial" + (suffix if suffix is not None else final.suffix), dir=directory
+        prefix=f".{final.name}.",
+        suffix=".partial" + (suffix if suffix is not None else final.suffix),
+        dir=directory,
     )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        if mode is not None:
+            os.chmod(tmp, mode)
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -71,14 +83,17 @@ def atomic_path(final: Path | str, suffix: str | None = None) -> Iterator[Path]:
         raise
 
 
-def atomic_write_bytes(final: Path | str, data: bytes) -> None:
-    """Write ``data`` to ``final`` atomically, raising a user-facing error on failure."""
+def atomic_write_bytes(final: Path | str, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``final`` atomically, raising a user-facing error on failure.
+
+    The file gets the usual permissions (as the umask allows) unless ``mode`` says otherwise.
+    """
     try:
-        with atomic_path(final) as tmp, open(tmp, "wb") as handle:
+        with atomic_path(final, mode=default_file_mode() if mode is None else mode) as tmp, open(tmp, "wb") as handle:
             handle.write(data)
     except OSError as error:
         raise RedactionError(describe_os_error(error, final)) from error
 
 
-def atomic_write_text(final: Path | str, text: str) -> None:
-    atomic_write_bytes(final, text.encode("utf-8"))
+def atomic_write_text(final: Path | str, text: str, mode: int | None = None) -> None:
+    atomic_write_bytes(final, text.encode("utf-8"), mode)

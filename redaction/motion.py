@@ -65,51 +65,108 @@ def flow(prev: np.ndarray, cur: np.ndarray, points: np.ndarray, levels: int = LK
     return p1.reshape(-1, 2), ok
 
 
-CAMERA_WIDTH = 320  # camera motion is measured on a frame this wide (full-frame flow costs ~8 ms at 720p)
+class GrayPyramid:
+    """A frame's luma at full, half, quarter... size, built once per frame.
+
+    Halving by area averaging is fast in OpenCV (fractional factors are not),
+    and every track picks the level at which its face is about 100 px, so a
+    large face costs no more to follow than a small one.
+    """
+
+    __slots__ = ("levels",)
+
+    def __init__(self, gray: np.ndarray, min_width: int = 160) -> None:
+        levels = [gray]
+        while levels[-1].shape[1] // 2 >= min_width:
+            top = levels[-1]
+            h, w = top.shape[0] // 2, top.shape[1] // 2
+            levels.append(cv2.resize(top[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA))
+        self.levels = levels
+
+    @property
+    def full(self) -> np.ndarray:
+        return self.levels[0]
+
+    def level_at_most(self, width: int) -> int:
+        """The largest level no wider than ``width`` (or the smallest there is)."""
+        for i, level in enumerate(self.levels):
+            if level.shape[1] <= width:
+                return i
+        return len(self.levels) - 1
+
+    def nbytes(self) -> int:
+        return sum(level.nbytes for level in self.levels)
 
 
-def small_gray(gray: np.ndarray) -> np.ndarray:
-    h, w = gray.shape[:2]
-    width = min(CAMERA_WIDTH, w)
-    return cv2.resize(gray, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+CAMERA_WIDTH = 480  # camera motion is measured on a level at most this wide (full-frame flow costs ~8 ms)
 
 
-def camera_motion(prev_small: np.ndarray, cur_small: np.ndarray, full_width: int) -> Similarity:
+def camera_motion(prev: GrayPyramid, cur: GrayPyramid) -> Similarity:
     """The camera's motion between two frames, in full-resolution pixels."""
-    h, w = prev_small.shape[:2]
+    level = prev.level_at_most(CAMERA_WIDTH)
+    a, b = prev.levels[level], cur.levels[level]
+    h, w = a.shape[:2]
     grid = camera_grid(w, h)
-    moved, ok = flow(prev_small, cur_small, grid, levels=3)
+    moved, ok = flow(a, b, grid, levels=3)
     fit = fit_similarity(grid[ok], moved[ok], threshold=0.5)
     if fit is None:
         return Similarity.identity()
-    k = full_width / w
     m = fit.matrix.copy()
-    m[:, 2] *= k  # rotation and scale are resolution-free; the shift scales
+    m[:, 2] *= 2**level  # rotation and scale are resolution-free; the shift scales
     return Similarity(m, fit.inliers * ok.mean())
 
 
-def follow_box(prev: np.ndarray, cur: np.ndarray, box: Box, max_side: int = 160) -> tuple[Box | None, float]:
-    """Move a face box from full-resolution gray ``prev`` to ``cur`` by the flow of its own points.
+def novelty(prev: GrayPyramid, cur: GrayPyramid, camera: Similarity) -> np.ndarray:
+    """Per-pixel change the camera's motion does not explain, at the camera level (0-255).
 
-    Works on a crop around the box, shrunk so large faces cost no more than
-    small ones. Returns (box or None when too few points agree, share of points kept).
+    Scenery that just entered the picture (no counterpart in the previous
+    frame) counts as entirely new.
     """
-    h, w = prev.shape[:2]
+    level = prev.level_at_most(CAMERA_WIDTH)
+    a, b = prev.levels[level], cur.levels[level]
+    m = camera.matrix.copy()
+    m[:, 2] /= 2**level
+    h, w = b.shape[:2]
+    warped = cv2.warpAffine(
+        a, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    seen = cv2.warpAffine(
+        np.full_like(a, 255),
+        m,
+        (w, h),
+        flags=cv2.INTER_NEAREST,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    change = cv2.absdiff(warped, b)
+    change[seen == 0] = 255
+    return change
+
+
+def follow_box(
+    prev: GrayPyramid, cur: GrayPyramid, box: Box, max_side: int = 160
+) -> tuple[Box | None, float]:
+    """Move a face box from ``prev`` to ``cur`` by the flow of its own points.
+
+    Works on a crop around the box at the pyramid level where that crop is at
+    most ``max_side`` px. Returns (box or None when too few points agree,
+    share of points kept).
+    """
     margin = max(box.w, box.h) * 0.8 + 16
-    bounds = box.grown(margin, margin).pixel_bounds(w, h)
+    around = box.grown(margin, margin)
+    level = 0
+    while level + 1 < len(prev.levels) and max(around.w, around.h) / 2**level > max_side:
+        level += 1
+    k = 2**level
+    a_full, b_full = prev.levels[level], cur.levels[level]
+    h, w = a_full.shape[:2]
+    bounds = Box(around.x / k, around.y / k, around.w / k, around.h / k).pixel_bounds(w, h)
     if bounds is None:
         return None, 0.0
     x0, y0, x1, y1 = bounds
-    scale = min(1.0, max_side / max(x1 - x0, y1 - y0))
-    a, b = prev[y0:y1, x0:x1], cur[y0:y1, x0:x1]
-    if scale < 1.0:
-        size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
-        a = cv2.resize(a, size, interpolation=cv2.INTER_AREA)
-        b = cv2.resize(b, size, interpolation=cv2.INTER_AREA)
-    else:
-        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    a, b = np.ascontiguousarray(a_full[y0:y1, x0:x1]), np.ascontiguousarray(b_full[y0:y1, x0:x1])
     points = box_points(box)
-    local = (points - (x0, y0)) * scale
+    local = points / k - (x0, y0)
     inside = (local[:, 0] >= 0) & (local[:, 1] >= 0) & (local[:, 0] < a.shape[1]) & (local[:, 1] < a.shape[0])
     if inside.sum() < 5:
         return None, 0.0
@@ -118,7 +175,7 @@ def follow_box(prev: np.ndarray, cur: np.ndarray, box: Box, max_side: int = 160)
     if share < 0.5:
         return None, share
     old = points[inside][ok]
-    new = moved[ok] / scale + (x0, y0)
+    new = (moved[ok] + (x0, y0)) * k
     return box_motion(old, new, box), share
 
 

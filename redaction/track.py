@@ -29,13 +29,14 @@ import numpy as np
 from .detect import Detection, FaceDetector, Region, RgbSource, non_max_suppression
 from .motion import (
     SMALL_FACE,
+    GrayPyramid,
     Similarity,
     appearance,
     camera_motion,
     follow_box,
     follow_small,
+    novelty,
     resemblance,
-    small_gray,
 )
 from .plan import Box
 from .schedule import Sweep, default_levels
@@ -44,9 +45,12 @@ from .schedule import Sweep, default_levels
 @dataclass(frozen=True, slots=True)
 class _Past:
     index: int
-    gray: np.ndarray
-    small: np.ndarray
+    pyramid: GrayPyramid
     camera: Similarity  # motion from the previous frame into this one
+
+    @property
+    def gray(self) -> np.ndarray:
+        return self.pyramid.full
 
 
 @dataclass
@@ -63,6 +67,8 @@ class TrackerParams:
     back_sweeps: float = 1.5  # ... and no more than this many sweeps of the level that found it
     back_margin: int = 6
     min_new_score: float = 0.5
+    sure_score: float = 0.8  # a new track from a weaker short-range detection must be found again ...
+    tentative_misses: int = 2  # ... by full-range before this many re-detections fail, or it is dropped
     crop_factor: float = 2.6  # re-detection crop side / face size
     sample_crops: int = 6  # face crops kept per track for age estimation
 
@@ -80,6 +86,8 @@ class FaceTrack:
     id: int
     observations: dict[int, FaceObservation] = field(default_factory=dict)
     scores: list[float] = field(default_factory=list)
+    found_by: str = ""  # the sweep level (or "refresh") whose detection started it
+    confirmed: bool = True  # False until a weak first detection is seen again
     last_detection: int = -1
     drift: tuple[float, float] = (0.0, 0.0)  # the face's own motion, px/frame, beyond the camera's
     misses: int = 0  # consecutive re-detections that found nothing
@@ -124,14 +132,16 @@ class FaceTracker:
     def process(self, index: int, frame: RgbSource, gray: np.ndarray) -> None:
         self.index = index
         gray = np.array(gray, copy=True)  # decoder buffers are reused; history must own its pixels
-        small = small_gray(gray)
+        pyramid = GrayPyramid(gray)
         live = [t for t in self.tracks if t.alive]
         camera = Similarity.identity()
+        self._change = None
         if self._history:
             prev = self._history[-1]
-            camera = camera_motion(prev.small, small, self.width)
-            self._propagate(prev.gray, gray, camera, live, index)
-        self._history.append(_Past(index, gray, small, camera))
+            camera = camera_motion(prev.pyramid, pyramid)
+            self._change = novelty(prev.pyramid, pyramid, camera)
+            self._propagate(prev.pyramid, pyramid, camera, live, index)
+        self._history.append(_Past(index, pyramid, camera))
         self._gray = gray
 
         found = self._detect(frame, index, live)
@@ -140,6 +150,10 @@ class FaceTracker:
             track.misses = 0 if track in matched else track.misses + 1
         for track in live:
             self._update_life(track, index)
+        # A weak detection never seen again was not a face (a pattern, a poster's shading): forget it.
+        dropped = [t for t in live if not t.confirmed and t.misses >= self.params.tentative_misses]
+        if dropped:
+            self.tracks = [t for t in self.tracks if t not in dropped]
 
     def _update_life(self, track: FaceTrack, index: int) -> None:
         p = self.params
@@ -178,8 +192,9 @@ class FaceTracker:
         inside = box.clipped(self.width, self.height)
         return 0.0 if inside is None else inside.area / box.area
 
-    def _propagate(self, prev: np.ndarray, cur: np.ndarray, camera: Similarity, live: list[FaceTrack],
-                   index: int) -> None:
+    def _propagate(
+        self, prev: GrayPyramid, cur: GrayPyramid, camera: Similarity, live: list[FaceTrack], index: int
+    ) -> None:
         """Move every live track from ``index - 1`` to ``index``."""
         for track in live:
             old = track.box(index - 1)
@@ -197,26 +212,45 @@ class FaceTracker:
             track.observations[index] = FaceObservation(index, box, since, own is not None)
 
     def _detect(self, frame: RgbSource, index: int, live: list[FaceTrack]) -> list[Detection]:
-        regions = [r for _, r in self.sweep.regions_for(index)]
+        regions = self.sweep.regions_for(index, self._untracked_change(live, index))
         p = self.params
         self._refreshed = []
         for track in live:
             box = track.box(index)
-            due = index - max(track.last_detection, track.last_attempt) >= p.refresh_every
+            every = p.refresh_every if track.confirmed else 1
+            due = index - max(track.last_detection, track.last_attempt) >= every
             if not due or self._inside_share(box) < p.detectable_share:
                 continue
             track.last_attempt = index
-            regions.append(self._crop_region(box))
+            regions.append(self._crop_region(box, sure=track.confirmed))
             self._refreshed.append(track)
         found: list[Detection] = []
         for region in regions:
             found.extend(self.detector.detect(frame, region))
         return non_max_suppression(found)
 
-    def _crop_region(self, box: Box) -> Region:
+    def _untracked_change(self, live: list[FaceTrack], index: int) -> np.ndarray | None:
+        """Picture change outside the faces already tracked: where a new face may be."""
+        change = self._change
+        if change is None:
+            return None
+        k = change.shape[1] / self.width
+        for track in live:
+            box = track.box(index)
+            if box is None:
+                continue
+            bounds = box.grown(box.w * 0.25, box.h * 0.25).pixel_bounds(self.width, self.height)
+            if bounds is not None:
+                x0, y0, x1, y1 = (round(v * k) for v in bounds)
+                change[y0:y1, x0:x1] = 0
+        return change
+
+    def _crop_region(self, box: Box, sure: bool = True) -> Region:
         size = max(box.w, box.h)
-        if size < 40:
+        if size < 40 or not sure:
             # Distant faces: full-range on a small tile, as the sweep's finest level finds them.
+            # A weak first detection is checked by full-range too: short-range alone keeps
+            # "finding" big faces in crowds and patterned walls.
             side, model = max(128, round(size * self.params.crop_factor)), "full"
         else:
             # Short-range is three times cheaper and reliable when the face fills ~40% of the crop.
@@ -244,14 +278,20 @@ class FaceTracker:
                 continue
             used_d.add(d_i)
             used_t.add(t_i)
-            live[t_i].misses = 0
-            self._confirm(live[t_i], found[d_i], index, frame)
+            det, track = found[d_i], live[t_i]
+            track.misses = 0
+            if det.model == "full" or det.score >= self.params.sure_score:
+                # (short-range re-finding the same weak pattern proves nothing)
+                track.confirmed = True
+            self._confirm(track, det, index, frame)
         for d_i, det in enumerate(found):
             if d_i in used_d or det.score < self.params.min_new_score:
                 continue
             if any(det.face_box().iou(t.box(index)) > 0.3 for t in self.tracks if t.box(index) is not None):
                 continue  # already covered by a track matched to another detection
-            track = FaceTrack(self._next_id)
+            track = FaceTrack(
+                self._next_id, found_by=det.level, confirmed=det.score >= self.params.sure_score
+            )
             self._next_id += 1
             self.tracks.append(track)
             self._confirm(track, det, index, frame)
@@ -298,7 +338,9 @@ class FaceTracker:
         that reach: a face walking in is only found once it is mostly inside.
         """
         p = self.params
-        reach = round(p.back_sweeps * self.sweep.period_of(level if level != "refresh" else "")) + p.back_margin
+        reach = (
+            round(p.back_sweeps * self.sweep.period_of(level if level != "refresh" else "")) + p.back_margin
+        )
         history = list(self._history)
         box = track.box(index)
         unlike: list[int] = []
@@ -308,7 +350,7 @@ class FaceTracker:
                    for t in self.tracks):
                 break  # another track already covers the face there
             by_camera = cur.camera.inverse().apply_box(box)
-            own = _follow(cur.gray, prev.gray, box, by_camera)
+            own = _follow(cur.pyramid, prev.pyramid, box, by_camera)
             box = own if own is not None else by_camera
             if self._outside(box):
                 break
@@ -316,7 +358,10 @@ class FaceTracker:
                 reach -= 1
                 if reach < 0:
                     break
-                if _looks_checkable(box) and resemblance(track.look, appearance(prev.gray, box)) < p.gone_below:
+                if (
+                    _looks_checkable(box)
+                    and resemblance(track.look, appearance(prev.gray, box)) < p.gone_below
+                ):
                     unlike.append(prev.index)
                     if len(unlike) >= p.gone_frames:
                         break  # the face was not there yet (it appeared, or stepped out from behind)
@@ -333,10 +378,10 @@ class FaceTracker:
         return [t for t in self.tracks if t.observations]
 
 
-def _follow(prev: np.ndarray, cur: np.ndarray, box: Box, guess: Box) -> Box | None:
+def _follow(prev: GrayPyramid, cur: GrayPyramid, box: Box, guess: Box) -> Box | None:
     """The face's own motion from ``prev`` to ``cur``, or None if it cannot be measured."""
     if max(box.w, box.h) < SMALL_FACE:
-        return follow_small(prev, cur, box, guess)[0]
+        return follow_small(prev.full, cur.full, box, guess)[0]
     return follow_box(prev, cur, box)[0]
 
 
