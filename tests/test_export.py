@@ -427,3 +427,15 @@ def test_transport_stream_clock_is_moved_to_zero_keeping_every_frame_time(tmp_pa
     assert abs(shift + info.start_time) < Fraction(1, 1000)  # the container clock now starts at zero
     assert np.array_equal(np.diff(np.array(before, dtype=object)), np.diff(np.array(after, dtype=object)))
     assert after[0] < Fraction(1, 10)
+
+
+def test_ffmpeg_errors_become_one_sentence():
+    from redaction.ffmpeg_bin import explain
+
+    out = Path("/cases/release.mp4")
+    tail = "[out#0/mp4 @ 0x55d2] Error writing trailer: No space left on device\nConversion failed!\n"
+    assert explain(tail, output=out) == f"The disk is full; could not write {out}."
+    assert explain("x.mp4: Permission denied\n", output=out) == f"Permission denied; could not write {out}."
+    generic = "[aac @ 0x1234abcd] Unsupported channel layout 'weird'.\nConversion failed!\n"
+    assert explain(generic, action="Export failed") == "Export failed: Unsupported channel layout 'weird'."
+    assert explain("", action="Export failed") == "Export failed: no reason given."
