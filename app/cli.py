@@ -3,7 +3,8 @@
 Each group of subcommands lives in ``app/commands/<group>.py`` and exposes
 ``register(subparsers)``; this module only wires them together and turns any
 ``RedactionError`` into a one-line message and a non-zero exit, never a
-traceback. Nothing here imports Qt: only ``bwc-redact gui`` loads the window.
+traceback. Nothing here imports Qt: only ``bwc-redact gui`` (or no command at
+all) loads the window.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from redaction.errors import Cancelled, RedactionError
 
 # Order is the order shown in --help.
-COMMAND_MODULES = ("app.commands.engine", "app.commands.case")
+COMMAND_MODULES = ("app.commands.engine", "app.commands.case", "app.commands.gui")
 
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
@@ -37,8 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
-        parser.print_help()
-        return 0
+        # No command: a records officer double-clicking the program gets the window.
+        from app.commands.gui import open_window
+
+        args.handler = lambda _args: open_window()
     try:
         return int(args.handler(args) or 0)
     except Cancelled as error:

@@ -454,3 +454,19 @@ def delete_segment(plan: Plan, segment_id: str) -> Edit:
     if old is None:
         raise PlanError(f"There is no segment {segment_id}.")
     return Edit(f"Delete segment {segment_id}", segments=(SegmentChange(segment_id, old, None),))
+
+
+# ------------------------------------------------------------------ detector output
+def fit_to_video(plan: Plan) -> int:
+    """Drop keyframes at or past the video's end (the detector closes a track
+    that lasts to the last frame with an "absent" keyframe one frame later,
+    which hides nothing and which the case store refuses). Returns how many."""
+    count = plan.video.frame_count
+    dropped = 0
+    for track in plan.tracks:
+        keep = [k for k in track.keyframes if k.frame < count]
+        if len(keep) != len(track.keyframes):
+            dropped += len(track.keyframes) - len(keep)
+            track.set_keyframes(keep)
+    plan.tracks = [t for t in plan.tracks if t.first_frame is not None]
+    return dropped

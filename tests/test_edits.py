@@ -225,3 +225,11 @@ def test_outward_rounding_never_shrinks():
         stored = Box.from_list(out.as_list())
         assert stored.x <= box.x and stored.y <= box.y
         assert stored.x2 >= box.x2 - 1e-9 and stored.y2 >= box.y2 - 1e-9
+
+
+def test_detector_keyframes_past_the_end_are_dropped_without_changing_any_frame():
+    plan = make_plan()
+    plan.tracks[0].set_keyframes([*plan.tracks[0].keyframes, Keyframe(99, Box(1, 1, 9, 9)), Keyframe(100, None)])
+    before = [plan.tracks[0].box_at(f) for f in range(100)]
+    assert edits.fit_to_video(plan) == 1
+    assert [plan.tracks[0].box_at(f) for f in range(100)] == before
