@@ -105,6 +105,17 @@ class Sweep:
             out.extend(regions[i] for i in sorted(chosen))
         return out
 
+    def boost(self, box: object) -> None:
+        """Look at the regions around ``box`` (a ``Box``) first: a face was just lost there."""
+        if box is None:
+            return
+        for lv in self.levels:
+            regions = self.regions[lv.name]
+            for i, r in enumerate(regions):
+                inside = (r.x <= box.cx < r.x + r.side) and (r.y <= box.cy < r.y + r.side)
+                if inside and max(box.w, box.h) <= r.side * 0.6:
+                    self._claim[lv.name][i] += 2.0
+
     def period_of(self, level: str) -> int:
         for lv in self.levels:
             if lv.name == level:

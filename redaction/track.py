@@ -63,6 +63,8 @@ class TrackerParams:
     gone_below: float = 0.3  # a box whose picture correlates less than this with the face ...
     gone_frames: int = 4  # ... for this many frames in a row no longer holds it (carrying back)
     shrink_limit: float = 0.8  # a detection may shrink a track's box at most this much at once
+    revive_seconds: float = 3.0  # a lost face found again near where it should be within this keeps its track
+    revive_every: int = 6  # frames between looks at where a lost face should be
     back_seconds: float = 3.0  # the most a new track may be carried backwards
     back_sweeps: float = 1.5  # ... and no more than this many sweeps of the level that found it
     back_margin: int = 6
@@ -94,6 +96,8 @@ class FaceTrack:
     last_attempt: int = -1
     trusted: int = -1  # last frame we had reason to believe the face was there
     offscreen_since: int | None = None
+    lost_since: int | None = None  # ended by misses; may still be found again (see ``ghost``)
+    ghost: Box | None = None  # where a lost face would be now, following the camera
     look: np.ndarray | None = None  # appearance at the last detection
     unlike_since: int | None = None  # first of the frames in a row whose box no longer looks like the face
     crops: list[tuple[float, int, np.ndarray]] = field(default_factory=list)  # (score, frame, RGB)
@@ -126,6 +130,7 @@ class FaceTracker:
         # for carrying new tracks back. Bounded: memory does not grow with the clip.
         self._history: collections.deque[_Past] = collections.deque(maxlen=self._back + 1)
         self._offscreen_limit = max(1, round(self.params.offscreen_seconds * fps))
+        self._revive_limit = max(1, round(self.params.revive_seconds * fps))
         self.index = -1
 
     # -- per frame -----------------------------------------------------------------------------------
@@ -143,6 +148,7 @@ class FaceTracker:
             self._propagate(prev.pyramid, pyramid, camera, live, index)
         self._history.append(_Past(index, pyramid, camera))
         self._gray = gray
+        self._move_ghosts(camera, index)
 
         found = self._detect(frame, index, live)
         matched = self._associate(found, live, index, frame)
@@ -154,6 +160,17 @@ class FaceTracker:
         dropped = [t for t in live if not t.confirmed and t.misses >= self.params.tentative_misses]
         if dropped:
             self.tracks = [t for t in self.tracks if t not in dropped]
+
+    def _lost(self, index: int) -> list[FaceTrack]:
+        return [t for t in self.tracks if t.lost_since is not None and t.ghost is not None]
+
+    def _move_ghosts(self, camera: Similarity, index: int) -> None:
+        for track in self._lost(index):
+            if index - track.lost_since > self._revive_limit:
+                track.lost_since, track.ghost = None, None
+                continue
+            g = camera.apply_box(track.ghost)
+            track.ghost = Box(g.x + track.drift[0], g.y + track.drift[1], g.w, g.h)
 
     def _update_life(self, track: FaceTrack, index: int) -> None:
         p = self.params
@@ -176,8 +193,11 @@ class FaceTracker:
                     track.unlike_since = index
             else:
                 track.unlike_since = None
-        if track.misses >= p.max_misses:
+        if track.misses >= p.max_misses and (track.misses >= 2 * p.max_misses or not self._held(track, index)):
             track.alive = False
+            track.lost_since, track.ghost = index, track.box(index)
+            # The sweep should look here again soon: the face may only have been hard to see.
+            self.sweep.boost(track.box(index))
             # Probably gone (walked off, covered): keep a short tail after the last good sighting,
             # and nothing from where the box stopped looking like the face.
             end = track.trusted + p.tail_frames
@@ -185,6 +205,16 @@ class FaceTracker:
                 end = min(end, track.unlike_since - 1)
             for f in [f for f in track.observations if f > end]:
                 del track.observations[f]
+
+    def _held(self, track: FaceTrack, index: int, frames: int = 3) -> bool:
+        """Whether the face's own picture carried the box over the last few frames.
+
+        A face the detector keeps missing but whose picture is still followed
+        frame to frame (a small face beside a big one, a face turned away) is
+        given twice as long before the track ends.
+        """
+        recent = [track.observations.get(f) for f in range(index - frames + 1, index + 1)]
+        return all(o is not None and o.reliable for o in recent)
 
     def _inside_share(self, box: Box | None) -> float:
         if box is None or box.area <= 0:
@@ -224,6 +254,9 @@ class FaceTracker:
             track.last_attempt = index
             regions.append(self._crop_region(box, sure=track.confirmed))
             self._refreshed.append(track)
+        for track in self._lost(index):
+            if (index - track.lost_since) % p.revive_every == 0 and self._inside_share(track.ghost) >= p.detectable_share:
+                regions.append(self._crop_region(track.ghost.grown(track.ghost.w * 0.2, track.ghost.h * 0.2), sure=False))
         found: list[Detection] = []
         for region in regions:
             found.extend(self.detector.detect(frame, region))
@@ -289,14 +322,40 @@ class FaceTracker:
                 continue
             if any(det.face_box().iou(t.box(index)) > 0.3 for t in self.tracks if t.box(index) is not None):
                 continue  # already covered by a track matched to another detection
-            track = FaceTrack(
-                self._next_id, found_by=det.level, confirmed=det.score >= self.params.sure_score
-            )
+            lost = self._lost_match(det.face_box(), index)
+            if lost is not None:
+                self._revive(lost, det, index, frame)
+                continue
+            sure = det.model == "full" or det.score >= self.params.sure_score
+            track = FaceTrack(self._next_id, found_by=det.level, confirmed=sure)
             self._next_id += 1
             self.tracks.append(track)
             self._confirm(track, det, index, frame)
-            self._carry_back(track, index, det.level)
+            level = det.level if det.level != "refresh" else ""
+            reach = round(self.params.back_sweeps * self.sweep.period_of(level)) + self.params.back_margin
+            self._carry_back(track, index, reach)
         return [live[t_i] for t_i in used_t]
+
+    def _lost_match(self, box: Box, index: int) -> FaceTrack | None:
+        """A lost track whose face this could be: near where it should be, about its size."""
+        best, best_score = None, 0.0
+        for track in self._lost(index):
+            ghost = track.ghost
+            ratio = max(box.w, box.h) / max(ghost.w, ghost.h, 1e-6)
+            near = ghost.grown(ghost.w * 0.5, ghost.h * 0.5)
+            if 0.6 <= ratio <= 1.6 and near.x <= box.cx <= near.x2 and near.y <= box.cy <= near.y2:
+                score = box.iou(ghost) + 1.0 / (1 + index - track.lost_since)
+                if score > best_score:
+                    best, best_score = track, score
+        return best
+
+    def _revive(self, track: FaceTrack, det: Detection, index: int, frame: RgbSource) -> None:
+        """A lost face seen again: same track, and the gap filled back from here."""
+        gap_from = max(f for f in track.observations if f < index)
+        track.alive, track.lost_since, track.ghost = True, None, None
+        track.misses, track.offscreen_since, track.unlike_since = 0, None, None
+        self._confirm(track, det, index, frame)
+        self._carry_back(track, index, reach=index - gap_from - 1)
 
     def _confirm(self, track: FaceTrack, det: Detection, index: int, frame: RgbSource) -> None:
         box = det.face_box()
@@ -328,7 +387,7 @@ class FaceTracker:
         if len(track.crops) > limit:
             track.crops.remove(min(track.crops, key=lambda c: c[0]))
 
-    def _carry_back(self, track: FaceTrack, index: int, level: str) -> None:
+    def _carry_back(self, track: FaceTrack, index: int, reach: int) -> None:
         """Follow a newly found face back through recent frames until it leaves the picture.
 
         It may have been visible before the sweep looked at its place: carry it
@@ -338,14 +397,13 @@ class FaceTracker:
         that reach: a face walking in is only found once it is mostly inside.
         """
         p = self.params
-        reach = (
-            round(p.back_sweeps * self.sweep.period_of(level if level != "refresh" else "")) + p.back_margin
-        )
         history = list(self._history)
         box = track.box(index)
         unlike: list[int] = []
         for k in range(len(history) - 1, 0, -1):
             cur, prev = history[k], history[k - 1]
+            if prev.index in track.observations:
+                break  # back where the track was already followed (a face found again)
             if any(t is not track and t.box(prev.index) is not None and t.box(prev.index).iou(box) > 0.5
                    for t in self.tracks):
                 break  # another track already covers the face there
