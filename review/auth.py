@@ -61,6 +61,13 @@ PERMISSIONS: dict[str, tuple[frozenset[Role], str]] = {
     "release.export": (frozenset({Role.RECORDS_OFFICER}), "export a release"),
     "audit.record": (frozenset({Role.AUDITOR}), "record audit findings"),
     "preview.host": (frozenset({Role.PREVIEW_HOST}), "host a next-of-kin viewing"),
+    # Ordinance workflows (review.nok, review.mutes, review.clocks, review.registry, review.audits).
+    "nok.record": (frozenset({Role.RECORDS_OFFICER, Role.PREVIEW_HOST}), "record next-of-kin steps"),
+    "mute.record": (frozenset({Role.RECORDS_OFFICER}), "record camera muting or deactivation"),
+    "clock.mark": (frozenset({Role.RECORDS_OFFICER, Role.APPROVER}), "mark critical-incident deadlines"),
+    "registry.manage": (frozenset({Role.RECORDS_OFFICER}), "register cases or change the registry settings"),
+    "audit.read": (frozenset({Role.RECORDS_OFFICER, Role.APPROVER, Role.AUDITOR}), "read the monthly audits"),
+    "report.produce": (frozenset({Role.RECORDS_OFFICER}), "produce the quarterly record"),
     # Nobody: originals are kept byte for byte and never removed (ordinance F.3).
     "original.alter": (frozenset(), "alter or delete an original recording"),
 }

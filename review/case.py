@@ -22,9 +22,10 @@ from .errors import CaseError
 from .release import ReleaseMixin
 from .store import CaseInfo, parse_time
 from .users import UsersMixin
+from .workflows import WorkflowsMixin
 
 
-class Case(UsersMixin, ReleaseMixin):
+class Case(UsersMixin, ReleaseMixin, WorkflowsMixin):
     def set_incident(self, incident: str | None, incident_time: str | None = None) -> CaseInfo:
         """Mark (or unmark) the case as an officer-involved critical incident."""
         if incident not in (None, "critical"):

@@ -25,7 +25,12 @@ MIGRATIONS = Migrations("bwc-redact-case")
 _ORDER: list[str] = []
 
 # Tables whose rows may never change or disappear once written.
-APPEND_ONLY = ("ledger", "recordings", "decisions", "detection_runs", "approvals", "exports")
+APPEND_ONLY = (
+    "ledger", "recordings", "decisions", "detection_runs", "approvals", "exports",
+    # the ordinance workflows (m005)
+    "clock_receipts", "clock_marks", "camera_events", "camera_event_withdrawals", "mute_detections",
+    "nok_records", "content_warnings", "audits", "audit_findings", "audit_referrals", "reports",
+)
 
 
 def migration(fn: Callable[[Database], None]) -> Callable[[Database], None]:
@@ -243,6 +248,184 @@ INSERT INTO decisions SELECT * FROM decisions_v2;
 DROP TABLE decisions_v2;
 CREATE INDEX decisions_track ON decisions (track_pk, id);
 {_append_only("decisions")}
+""",
+    )
+
+
+@migration
+def m005_workflows(db: Database) -> None:
+    """The ordinance's workflows: critical-incident clocks (C, D), mute and
+    deactivation records (B.2), next-of-kin steps and viewings (D.3, D.4), and
+    the tables a department registry uses for monthly audits (E) and quarterly
+    reports. A case folder leaves the registry tables empty, and a registry
+    holds no recordings."""
+    _run(
+        db,
+        f"""
+CREATE TABLE incident_facts (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    death INTEGER,
+    note TEXT NOT NULL DEFAULT '',
+    ledger_seq INTEGER NOT NULL
+);
+CREATE TABLE clock_receipts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('grama', 'claim')),
+    received_at TEXT NOT NULL,
+    reference TEXT NOT NULL DEFAULT '',
+    note TEXT NOT NULL DEFAULT '',
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("clock_receipts")}
+CREATE TABLE clock_marks (
+    id INTEGER PRIMARY KEY,
+    item TEXT NOT NULL,
+    done_at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    marked_by TEXT NOT NULL,
+    marked_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("clock_marks")}
+CREATE TABLE mute_detections (
+    id INTEGER PRIMARY KEY,
+    recording_id INTEGER NOT NULL REFERENCES recordings (id),
+    candidates TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    run_by TEXT NOT NULL,
+    run_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("mute_detections")}
+CREATE TABLE camera_events (
+    id INTEGER PRIMARY KEY,
+    recording_id INTEGER NOT NULL REFERENCES recordings (id),
+    kind TEXT NOT NULL CHECK (kind IN ('mute', 'deactivation', 'not_activated')),
+    start_seconds REAL,
+    end_seconds REAL,
+    occurred_at TEXT,
+    officer TEXT,
+    stated_reason TEXT,
+    source TEXT NOT NULL,
+    detection_id INTEGER REFERENCES mute_detections (id),
+    note TEXT NOT NULL DEFAULT '',
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+CREATE INDEX camera_events_recording ON camera_events (recording_id);
+{_append_only("camera_events")}
+CREATE TABLE camera_event_withdrawals (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL UNIQUE REFERENCES camera_events (id),
+    reason TEXT NOT NULL,
+    withdrawn_by TEXT NOT NULL,
+    withdrawn_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("camera_event_withdrawals")}
+CREATE TABLE nok_records (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('consult', 'notify', 'offer', 'request_unredacted')),
+    recording_id INTEGER REFERENCES recordings (id),
+    occurred_at TEXT NOT NULL,
+    details TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("nok_records")}
+CREATE TABLE content_warnings (
+    id INTEGER PRIMARY KEY,
+    recording_id INTEGER NOT NULL REFERENCES recordings (id),
+    start_frame INTEGER NOT NULL,
+    end_frame INTEGER,
+    label TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("content_warnings")}
+CREATE TABLE nok_viewings (
+    id TEXT PRIMARY KEY,
+    recording_id INTEGER NOT NULL REFERENCES recordings (id),
+    shown TEXT NOT NULL CHECK (shown IN ('release', 'unredacted')),
+    export_id TEXT,
+    media_sha256 TEXT NOT NULL,
+    request_id INTEGER REFERENCES nok_records (id),
+    attendees TEXT NOT NULL,
+    host TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    in_app INTEGER NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    ledger_seq INTEGER NOT NULL
+);
+CREATE TABLE registry_info (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    name TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    holidays TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL
+);
+CREATE TABLE registered_cases (
+    case_id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    title TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL
+);
+CREATE TABLE audits (
+    id INTEGER PRIMARY KEY,
+    month TEXT NOT NULL,
+    seed TEXT NOT NULL,
+    requested INTEGER NOT NULL,
+    population TEXT NOT NULL,
+    population_sha256 TEXT NOT NULL,
+    sample TEXT NOT NULL,
+    drawn_by TEXT NOT NULL,
+    drawn_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("audits")}
+CREATE TABLE audit_findings (
+    id INTEGER PRIMARY KEY,
+    audit_id INTEGER NOT NULL REFERENCES audits (id),
+    case_id TEXT NOT NULL,
+    recording_id INTEGER NOT NULL,
+    recording_sha256 TEXT NOT NULL,
+    checklist TEXT NOT NULL,
+    material INTEGER NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    auditor TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("audit_findings")}
+CREATE TABLE audit_referrals (
+    id INTEGER PRIMARY KEY,
+    audit_id INTEGER NOT NULL REFERENCES audits (id),
+    findings TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    files TEXT NOT NULL,
+    referred_by TEXT NOT NULL,
+    referred_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("audit_referrals")}
+CREATE TABLE reports (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    period TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    files TEXT NOT NULL,
+    instances INTEGER NOT NULL,
+    made_by TEXT NOT NULL,
+    made_at TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL UNIQUE
+);
+{_append_only("reports")}
 """,
     )
 
