@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from redaction.errors import Cancelled, RedactionError
 
 # Order is the order shown in --help.
-COMMAND_MODULES = ("app.commands.engine", "app.commands.case", "app.commands.gui")
+COMMAND_MODULES = ("app.commands.engine", "app.commands.case", "app.commands.gui", "app.commands.workflow")
 
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
