@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redaction.errors import RedactionError
-from redaction.plan import Plan
 from redaction.progress import CancelToken, ProgressCallback
 
 from .paths import demo_dir
@@ -103,19 +102,6 @@ def prepare(folder: Path | None = None, *, fresh: bool = False, say: Say = print
     return DemoCase(folder, case_path, clip, recording.id, detected)
 
 
-def detection_plan(source: Path | str, *, progress: ProgressCallback | None = None,
-                   cancel: CancelToken | None = None, on_update=None, sha256: str | None = None) -> Plan:  # noqa: ANN001
-    """Detect faces for review: every track starts *undecided*, so the review
-    pass asks about each one (undecided tracks are still redacted in a release)."""
-    from redaction.edits import fit_to_video
-    from redaction.pipeline import DetectParams, detect_faces
-
-    plan = detect_faces(source, params=DetectParams(decision=None), progress=progress, cancel=cancel,
-                        on_update=on_update, sha256=sha256)
-    fit_to_video(plan)
-    return plan
-
-
 def run_headless(folder: Path | None = None, *, fresh: bool = False, out_dir: Path | None = None,
                  say: Say = print) -> int:
     """Every step of the demo without a window, then approve, export and verify."""
@@ -123,6 +109,7 @@ def run_headless(folder: Path | None = None, *, fresh: bool = False, out_dir: Pa
     from review.verify import verify_case
 
     from .commands.engine import progress_bar
+    from .detection import detection_plan
 
     with progress_bar("ingest", unit="B") as update:
         demo = prepare(folder, fresh=fresh, say=say, progress=update)
