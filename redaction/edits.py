@@ -145,6 +145,13 @@ def _copy_track(track: Track) -> Track:
     )
 
 
+def copy_plan(plan: Plan) -> Plan:
+    """A copy that edits may change without touching ``plan`` (cheaper than a JSON round trip:
+    keyframes and boxes are immutable and shared)."""
+    return Plan(video=replace(plan.video), tracks=[_copy_track(t) for t in plan.tracks],
+                segments=[replace(s) for s in plan.segments], style=replace(plan.style), engine=dict(plan.engine))
+
+
 def _undecided(track: Track) -> Track:
     out = _copy_track(track)
     out.decision, out.reason, out.note = None, None, ""
@@ -296,9 +303,10 @@ def extend_track(plan: Plan, track_id: str, frame: int) -> Edit:
 
 # ------------------------------------------------------------------ tracks
 def add_region(plan: Plan, frame: int, box: Box, *, end: int | None = None, label: str = "manual",
-               track_id: str | None = None) -> Edit:
+               track_id: str | None = None, reason: str | None = None) -> Edit:
     """A manual region (anything the detector missed: a face, screen, document,
-    tattoo, plate) from ``frame`` to ``end`` (inclusive; default: that frame only)."""
+    tattoo, plate) from ``frame`` to ``end`` (inclusive; default: that frame only).
+    With a withholding ``reason`` it is decided "redact" in the same step."""
     _check_frame(plan, frame)
     box = _check_box(plan, box)
     end = frame if end is None else min(max(end, frame), plan.video.frame_count - 1)
@@ -306,7 +314,8 @@ def add_region(plan: Plan, frame: int, box: Box, *, end: int | None = None, labe
     if end > frame:
         keyframes.append(Keyframe(end, box, "human"))
     new_id = track_id or plan.new_id("m")
-    track = Track(id=new_id, keyframes=keyframes, kind="manual", label=label)
+    track = Track(id=new_id, keyframes=keyframes, kind="manual", label=label,
+                  decision="redact" if reason else None, reason=reason)
     return Edit(f"Add region {new_id}", (TrackChange(new_id, None, track),), select=new_id)
 
 

@@ -233,3 +233,10 @@ def test_detector_keyframes_past_the_end_are_dropped_without_changing_any_frame(
     before = [plan.tracks[0].box_at(f) for f in range(100)]
     assert edits.fit_to_video(plan) == 1
     assert [plan.tracks[0].box_at(f) for f in range(100)] == before
+
+
+def test_a_region_drawn_with_a_reason_is_redacted_in_the_same_step():
+    plan = make_plan()
+    edit = edits.add_region(plan, 5, Box(10, 10, 30, 30), end=9, reason="GRAMA-PRIVATE")
+    region = roundtrip(plan, edit).track(edit.select)
+    assert (region.decision, region.reason) == ("redact", "GRAMA-PRIVATE")
