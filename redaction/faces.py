@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .plan import Box, Keyframe, Track
-from .track import FaceTrack
+from .track import FaceObservation, FaceTrack
 
 
 @dataclass
@@ -27,25 +27,38 @@ class PaddingParams:
     neighbours: int = 1  # frames on each side merged into each box
 
 
-def redaction_boxes(track: FaceTrack, width: int, height: int, params: PaddingParams | None = None) -> dict[int, Box]:
-    """Per-frame boxes to burn for one tracked face (clipped to the picture)."""
+def _padded(obs: FaceObservation, p: PaddingParams) -> Box:
+    share = p.base + min(p.max_extra, p.per_unconfirmed_frame * obs.since_detection)
+    if not obs.reliable:
+        share += p.unreliable
+    return obs.box.grown(share * obs.box.w + p.pixels, share * obs.box.h + p.pixels)
+
+
+def redaction_box_at(
+    track: FaceTrack, frame: int, width: int, height: int, params: PaddingParams | None = None
+) -> Box | None:
+    """The box to burn for one tracked face on one frame (clipped), or None."""
     p = params or PaddingParams()
-    padded: dict[int, Box] = {}
-    for frame, obs in track.observations.items():
-        share = p.base + min(p.max_extra, p.per_unconfirmed_frame * obs.since_detection)
-        if not obs.reliable:
-            share += p.unreliable
-        padded[frame] = obs.box.grown(share * obs.box.w + p.pixels, share * obs.box.h + p.pixels)
-    out: dict[int, Box] = {}
-    for frame, box in padded.items():
-        merged = box
-        for k in range(1, p.neighbours + 1):
-            for other in (padded.get(frame - k), padded.get(frame + k)):
-                if other is not None:
-                    merged = merged.union(other)
-        clipped = merged.clipped(width, height)
-        if clipped is not None:
-            out[frame] = clipped
+    obs = track.observations.get(frame)
+    if obs is None:
+        return None
+    merged = _padded(obs, p)
+    for k in range(1, p.neighbours + 1):
+        for other in (track.observations.get(frame - k), track.observations.get(frame + k)):
+            if other is not None:
+                merged = merged.union(_padded(other, p))
+    return merged.clipped(width, height)
+
+
+def redaction_boxes(
+    track: FaceTrack, width: int, height: int, params: PaddingParams | None = None
+) -> dict[int, Box]:
+    """Per-frame boxes to burn for one tracked face (clipped to the picture)."""
+    out = {}
+    for frame in track.observations:
+        box = redaction_box_at(track, frame, width, height, params)
+        if box is not None:
+            out[frame] = box
     return out
 
 
@@ -66,7 +79,7 @@ def simplify(boxes: dict[int, Box], tolerance: float = 0.5) -> list[Keyframe]:
         j = i
         while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
             j += 1
-        run = frames[i:j + 1]
+        run = frames[i : j + 1]
         a = 0
         while a < len(run) - 1:
             b = a + 1
@@ -94,8 +107,9 @@ def _line_covers(boxes: dict[int, Box], f0: int, f1: int, tolerance: float) -> b
     return all(a.lerp(b, (f - f0) / span).contains(boxes[f], tolerance) for f in range(f0 + 1, f1))
 
 
-def to_plan_track(face: FaceTrack, track_id: str, width: int, height: int,
-                  params: PaddingParams | None = None) -> Track | None:
+def to_plan_track(
+    face: FaceTrack, track_id: str, width: int, height: int, params: PaddingParams | None = None
+) -> Track | None:
     """The redaction track for one tracked face (None if it never shows in the picture)."""
     boxes = redaction_boxes(face, width, height, params)
     if not boxes:

@@ -183,6 +183,59 @@ def build_manifest(
     }
 
 
+def prepare_package(
+    info: MediaInfo, release: Path | str, cancel: CancelToken | None = None
+) -> tuple[PackagePaths, str]:
+    """Check the package's paths and hash the original; returns (paths, original SHA-256)."""
+    paths = PackagePaths.for_release(release, info.path)
+    if paths.release.suffix.lower() != ".mp4":
+        raise ExportError(f"The release must be an .mp4 file, not {paths.release.name}.")
+    for other in (paths.release, paths.manifest, paths.checksums):
+        if _same_file(info.path, other):
+            raise ExportError(f"Refusing to write over the original {other}.")
+    if not paths.release.parent.is_dir():
+        raise ExportError(
+            f"The folder {paths.release.parent} does not exist; could not write {paths.release}."
+        )
+    return paths, sha256_file(info.path, cancel=cancel)
+
+
+def write_package_files(
+    info: MediaInfo,
+    plan: Plan,
+    paths: PackagePaths,
+    result: ExportResult,
+    release_file: Path,
+    original_sha256: str,
+    models: dict[str, Any] | None,
+    extra: dict[str, Any] | None,
+    written: list[Path],
+    cancel: CancelToken | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Write the manifest and checksum file for a finished, not yet renamed release.
+
+    Appends each file written to ``written`` (so a caller can remove them if
+    the release never appears); returns (release SHA-256, manifest).
+    """
+    release_sha256 = sha256_file(release_file, cancel=cancel)
+    manifest = build_manifest(info, plan, paths, result, release_file, original_sha256, release_sha256, models, extra)
+    try:
+        atomic_write_text(paths.manifest, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+        written.append(paths.manifest)
+        lines = [
+            checksum_line(release_sha256, paths.release.name),
+            checksum_line(original_sha256, paths.original_copy.name),
+            checksum_line(sha256_file(paths.manifest), paths.manifest.name),
+        ]
+        atomic_write_text(paths.checksums, "".join(lines))
+        written.append(paths.checksums)
+        for path in written:
+            os.chmod(path, public_mode())
+    except RedactionError as error:
+        raise ExportError(str(error)) from error
+    return release_sha256, manifest
+
+
 def export_package(
     source: Path | str | MediaInfo,
     plan: Plan,
@@ -203,42 +256,16 @@ def export_package(
     before anything is written.
     """
     info = source if isinstance(source, MediaInfo) else probe(source)
-    paths = PackagePaths.for_release(release, info.path)
-    if paths.release.suffix.lower() != ".mp4":
-        raise ExportError(f"The release must be an .mp4 file, not {paths.release.name}.")
-    for other in (paths.release, paths.manifest, paths.checksums):
-        if _same_file(info.path, other):
-            raise ExportError(f"Refusing to write over the original {other}.")
-    if not paths.release.parent.is_dir():
-        raise ExportError(
-            f"The folder {paths.release.parent} does not exist; could not write {paths.release}."
-        )
-    original_sha256 = sha256_file(info.path, cancel=cancel)
+    paths, original_sha256 = prepare_package(info, release, cancel)
     check_plan(info, plan, original_sha256)  # before the copy: a wrong plan writes nothing at all
     copy_original(info.path, paths.original_copy, original_sha256, cancel)
     written: list[Path] = []
     state: dict[str, Any] = {}
 
     def write_manifest(tmp: Path, result: ExportResult) -> None:
-        release_sha256 = sha256_file(tmp, cancel=cancel)
-        manifest = build_manifest(
-            info, plan, paths, result, tmp, original_sha256, release_sha256, models, extra
+        state["release_sha256"], state["manifest"] = write_package_files(
+            info, plan, paths, result, tmp, original_sha256, models, extra, written, cancel
         )
-        try:
-            atomic_write_text(paths.manifest, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
-            written.append(paths.manifest)
-            lines = [
-                checksum_line(release_sha256, paths.release.name),
-                checksum_line(original_sha256, paths.original_copy.name),
-                checksum_line(sha256_file(paths.manifest), paths.manifest.name),
-            ]
-            atomic_write_text(paths.checksums, "".join(lines))
-            written.append(paths.checksums)
-            for path in written:
-                os.chmod(path, public_mode())
-        except RedactionError as error:
-            raise ExportError(str(error)) from error
-        state["release_sha256"], state["manifest"] = release_sha256, manifest
 
     try:
         result = export_release(

@@ -50,7 +50,9 @@ def assess(crops: list[tuple[int, np.ndarray]]) -> tuple[bool, dict[str, Any]]:
     samples = []
     for frame, crop in sorted(usable, key=lambda fc: fc[0]):
         estimate = model.age(np.ascontiguousarray(crop))
-        samples.append({"frame": frame, "age": int(estimate["value"]), "confidence": int(estimate["confidence"])})
+        samples.append(
+            {"frame": frame, "age": int(estimate["value"]), "confidence": int(estimate["confidence"])}
+        )
     ages = sorted(s["age"] for s in samples)
     deciding = ages[1] if len(ages) > 1 else ages[0]
     evidence = {

@@ -50,7 +50,9 @@ class Similarity:
         return Similarity(cv2.invertAffineTransform(self.matrix), self.inliers)
 
 
-def flow(prev: np.ndarray, cur: np.ndarray, points: np.ndarray, levels: int = LK_LEVELS) -> tuple[np.ndarray, np.ndarray]:
+def flow(
+    prev: np.ndarray, cur: np.ndarray, points: np.ndarray, levels: int = LK_LEVELS
+) -> tuple[np.ndarray, np.ndarray]:
     """Track ``points`` (N x 2) from image ``prev`` to ``cur``; returns (new points, ok mask).
 
     A point is kept only if tracking it back lands within 1 px of where it started.
@@ -58,8 +60,12 @@ def flow(prev: np.ndarray, cur: np.ndarray, points: np.ndarray, levels: int = LK
     if len(points) == 0:
         return points, np.zeros(0, bool)
     p0 = points.astype(np.float32).reshape(-1, 1, 2)
-    p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, cur, p0, None, winSize=LK_WINDOW, maxLevel=levels, criteria=_CRITERIA)
-    p0b, st2, _ = cv2.calcOpticalFlowPyrLK(cur, prev, p1, None, winSize=LK_WINDOW, maxLevel=levels, criteria=_CRITERIA)
+    p1, st1, _ = cv2.calcOpticalFlowPyrLK(
+        prev, cur, p0, None, winSize=LK_WINDOW, maxLevel=levels, criteria=_CRITERIA
+    )
+    p0b, st2, _ = cv2.calcOpticalFlowPyrLK(
+        cur, prev, p1, None, winSize=LK_WINDOW, maxLevel=levels, criteria=_CRITERIA
+    )
     back_error = np.linalg.norm((p0b - p0).reshape(-1, 2), axis=1)
     ok = (st1.reshape(-1) == 1) & (st2.reshape(-1) == 1) & (back_error < 1.0)
     return p1.reshape(-1, 2), ok
@@ -193,12 +199,12 @@ def follow_small(prev: np.ndarray, cur: np.ndarray, box: Box, predicted: Box) ->
     t = box.pixel_bounds(w, h)
     if t is None or t[2] - t[0] < 6 or t[3] - t[1] < 6:
         return None, 0.0
-    template = prev[t[1]:t[3], t[0]:t[2]]
+    template = prev[t[1] : t[3], t[0] : t[2]]
     margin = max(predicted.w, predicted.h, 16.0)
     area = predicted.grown(margin, margin).pixel_bounds(w, h)
     if area is None or area[2] - area[0] <= template.shape[1] or area[3] - area[1] <= template.shape[0]:
         return None, 0.0
-    search = cur[area[1]:area[3], area[0]:area[2]]
+    search = cur[area[1] : area[3], area[0] : area[2]]
     scores = cv2.matchTemplate(search, template, cv2.TM_CCOEFF_NORMED)
     _, best, _, (mx, my) = cv2.minMaxLoc(scores)
     if not np.isfinite(best) or best < 0.6:
@@ -222,7 +228,9 @@ def appearance(gray: np.ndarray, box: Box) -> np.ndarray | None:
     bounds = box.grown(-0.2 * box.w, -0.2 * box.h).pixel_bounds(w, h)
     if bounds is None or bounds[2] - bounds[0] < 4 or bounds[3] - bounds[1] < 4:
         return None
-    patch = cv2.resize(gray[bounds[1]:bounds[3], bounds[0]:bounds[2]], (PATCH, PATCH), interpolation=cv2.INTER_AREA)
+    patch = cv2.resize(
+        gray[bounds[1] : bounds[3], bounds[0] : bounds[2]], (PATCH, PATCH), interpolation=cv2.INTER_AREA
+    )
     v = patch.astype(np.float32).ravel()
     v -= v.mean()
     norm = float(np.linalg.norm(v))
@@ -253,8 +261,12 @@ def fit_similarity(src: np.ndarray, dst: np.ndarray, threshold: float) -> Simila
     if len(src) < 6:
         return None
     matrix, inliers = cv2.estimateAffinePartial2D(
-        src.astype(np.float32), dst.astype(np.float32), method=cv2.RANSAC,
-        ransacReprojThreshold=threshold, maxIters=200, confidence=0.99,
+        src.astype(np.float32),
+        dst.astype(np.float32),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=threshold,
+        maxIters=200,
+        confidence=0.99,
     )
     if matrix is None:
         return None

@@ -3,12 +3,22 @@
 ``detect_faces`` decodes the video once, tracks faces (``redaction.track``),
 pads them into redaction tracks (``redaction.faces``) and flags possible minors
 (``redaction.minors``), and returns a ``Plan`` every face of which is set to be
-redacted. ``redact`` is detection followed by export into a release package.
+redacted.
+
+``redact`` does the same and writes the release in the same single pass: each
+decoded frame waits in a short queue until nothing the tracker learns later
+can add a box to it (a face found late is carried back at most ``back_seconds``),
+then it is burned and sent to the encoder. The queue is bounded, so memory does
+not grow with the clip. The plan in the manifest lists exactly the boxes that
+were burned.
+
 Both report progress in frames and stop promptly when cancelled.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,14 +28,19 @@ from typing import Any
 from . import __version__
 from .decode import iter_frames
 from .detect import MODEL_FILES, FaceDetector
-from .faces import PaddingParams, to_plan_track
+from .encode import ReleaseWriter
+from .export import DEFAULT_CRF, DEFAULT_PRESET, ExportResult
+from .faces import PaddingParams, redaction_box_at, simplify, to_plan_track
 from .hashing import sha256_file
+from .manifest import ReleasePackage, copy_original, prepare_package, write_package_files
 from .minors import METHOD as MINOR_METHOD
 from .minors import assess
-from .plan import Decision, Plan, Track
+from .plan import Box, Decision, Plan, Style, Track
 from .probe import MediaInfo, probe
 from .progress import CancelToken, ProgressCallback
+from .render import draw_boxes
 from .track import FaceTrack, FaceTracker, TrackerParams
+from .yuv import YuvFrame
 
 UpdateCallback = Callable[[list[Track]], None]
 
@@ -81,15 +96,17 @@ def detect_faces(
     finally:
         detector.close()
     tracks = _plan_tracks(faces, info, p, with_minors=True, cancel=cancel)
-    engine = model_versions()
-    engine["parameters"] = {"tracker": asdict(p.tracker), "padding": asdict(p.padding), "min_score": p.min_score}
-    engine["detector_calls"] = dict(detector.calls)
-    engine["seconds"] = round(time.perf_counter() - started, 2)
-    return Plan(video=info.video_ref(sha256), tracks=tracks, engine=engine)
+    return Plan(video=info.video_ref(sha256), tracks=tracks, engine=_engine_record(p, detector, started))
 
 
-def _plan_tracks(faces: list[FaceTrack], info: MediaInfo, p: DetectParams, *, with_minors: bool,
-                 cancel: CancelToken | None = None) -> list[Track]:
+def _plan_tracks(
+    faces: list[FaceTrack],
+    info: MediaInfo,
+    p: DetectParams,
+    *,
+    with_minors: bool,
+    cancel: CancelToken | None = None,
+) -> list[Track]:
     out = []
     for face in sorted(faces, key=lambda t: (t.first_frame, t.id)):
         track = to_plan_track(face, f"f{len(out) + 1}", info.width, info.height, p.padding)
@@ -100,5 +117,136 @@ def _plan_tracks(faces: list[FaceTrack], info: MediaInfo, p: DetectParams, *, wi
             if cancel is not None:
                 cancel.raise_if_cancelled()
             track.possible_minor, track.minor_evidence = assess([(f, crop) for _, f, crop in face.crops])
+        out.append(track)
+    return out
+
+
+@dataclass(frozen=True)
+class RedactResult:
+    package: ReleasePackage
+    plan: Plan
+    seconds: float
+
+
+def redact(
+    source: Path | str | MediaInfo,
+    release: Path | str,
+    *,
+    params: DetectParams | None = None,
+    style: Style | None = None,
+    preset: str = DEFAULT_PRESET,
+    crf: float = DEFAULT_CRF,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> RedactResult:
+    """Detect every face and write the release package in one pass (see the module docstring)."""
+    p = params or DetectParams()
+    style = style or Style()
+    started = time.perf_counter()
+    info = source if isinstance(source, MediaInfo) else probe(source)
+    paths, original_sha256 = prepare_package(info, release, cancel)
+    copy_original(info.path, paths.original_copy, original_sha256, cancel)
+    detector = FaceDetector(min_score=p.min_score)
+    tracker = FaceTracker(info.width, info.height, info.fps, detector, p.tracker)
+    # A frame is final once no carry-back can reach it, nor a neighbour's box merge into it.
+    delay = tracker.reach + p.padding.neighbours + 1
+    burned: dict[int, dict[int, Box]] = collections.defaultdict(dict)
+    pending: collections.deque[YuvFrame] = collections.deque()
+    frames_burned = 0
+    written: list[Path] = []
+
+    def emit(frame: YuvFrame) -> YuvFrame:
+        nonlocal frames_burned
+        boxes = []
+        for face in tracker.tracks:
+            box = redaction_box_at(face, frame.index, info.width, info.height, p.padding)
+            if box is not None:
+                burned[face.id][frame.index] = box
+                boxes.append(box)
+        if not boxes:
+            return frame
+        frames_burned += 1
+        out = frame.writable()
+        draw_boxes(out, boxes, style)
+        return out
+
+    try:
+        with ReleaseWriter(info, paths.release, preset=preset, crf=crf) as writer:
+            for index, frame in iter_frames(info, output="yuv", progress=progress, cancel=cancel):
+                tracker.process(index, frame, frame.y)
+                pending.append(frame)
+                while pending and pending[0].index <= index - delay:
+                    writer.write(emit(pending.popleft()))
+            while pending:
+                writer.write(emit(pending.popleft()))
+            detector.close()
+            plan = Plan(
+                video=info.video_ref(original_sha256),
+                tracks=_burned_tracks(tracker.finish(), burned, p, cancel),
+                style=style,
+                engine=_engine_record(p, detector, started),
+            )
+            temp = writer.finish()
+            result = ExportResult(
+                path=paths.release,
+                frame_count=info.frame_count,
+                width=info.width,
+                height=info.height,
+                has_audio=info.main_audio is not None,
+                frames_burned=frames_burned,
+                encoder=writer.settings,
+                seconds=time.perf_counter() - started,
+                source_sha256=original_sha256,
+            )
+            release_sha256, manifest = write_package_files(
+                info,
+                plan,
+                paths,
+                result,
+                temp,
+                original_sha256,
+                model_versions(),
+                {"mode": "one pass"},
+                written,
+                cancel,
+            )
+    except BaseException:
+        detector.close()
+        for path in written:  # the release never appeared: a manifest for it would lie
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+    package = ReleasePackage(paths, original_sha256, release_sha256, manifest, result)
+    return RedactResult(package, plan, time.perf_counter() - started)
+
+
+def _engine_record(p: DetectParams, detector: FaceDetector, started: float) -> dict[str, Any]:
+    engine = model_versions()
+    engine["parameters"] = {
+        "tracker": asdict(p.tracker),
+        "padding": asdict(p.padding),
+        "min_score": p.min_score,
+    }
+    engine["detector_calls"] = dict(detector.calls)
+    engine["seconds"] = round(time.perf_counter() - started, 2)
+    return engine
+
+
+def _burned_tracks(
+    faces: list[FaceTrack], burned: dict[int, dict[int, Box]], p: DetectParams, cancel: CancelToken | None
+) -> list[Track]:
+    """Plan tracks for exactly the boxes that went into the release, with minor flags."""
+    by_id = {face.id: face for face in faces}
+    out = []
+    for face_id in sorted(burned, key=lambda i: (min(burned[i]), i)):
+        boxes = burned[face_id]
+        track = Track(
+            id=f"f{len(out) + 1}", keyframes=simplify(boxes), kind="face", label="face", decision=p.decision
+        )
+        face = by_id.get(face_id)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        crops = [(f, crop) for _, f, crop in face.crops] if face is not None else []
+        track.possible_minor, track.minor_evidence = assess(crops)
         out.append(track)
     return out

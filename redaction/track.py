@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .detect import Detection, FaceDetector, Region, RgbSource, non_max_suppression
+from .detect import MOSAIC_MAX_SIDE, Detection, FaceDetector, Region, RgbSource, non_max_suppression
 from .motion import (
     SMALL_FACE,
     GrayPyramid,
@@ -117,8 +117,9 @@ class FaceTrack:
 
 
 class FaceTracker:
-    def __init__(self, width: int, height: int, fps: float, detector: FaceDetector,
-                 params: TrackerParams | None = None) -> None:
+    def __init__(
+        self, width: int, height: int, fps: float, detector: FaceDetector, params: TrackerParams | None = None
+    ) -> None:
         self.width, self.height, self.fps = width, height, fps
         self.detector = detector
         self.params = params or TrackerParams()
@@ -133,10 +134,16 @@ class FaceTracker:
         self._revive_limit = max(1, round(self.params.revive_seconds * fps))
         self.index = -1
 
+    @property
+    def reach(self) -> int:
+        """How many frames back a new detection can still add boxes (carry-back)."""
+        return self._back
+
     # -- per frame -----------------------------------------------------------------------------------
     def process(self, index: int, frame: RgbSource, gray: np.ndarray) -> None:
         self.index = index
-        gray = np.array(gray, copy=True)  # decoder buffers are reused; history must own its pixels
+        # The history keeps views of the decoder's planes: each holds its frame's buffer, which the
+        # decoder does not reuse while referenced, so no copy is needed.
         pyramid = GrayPyramid(gray)
         live = [t for t in self.tracks if t.alive]
         camera = Similarity.identity()
@@ -193,7 +200,9 @@ class FaceTracker:
                     track.unlike_since = index
             else:
                 track.unlike_since = None
-        if track.misses >= p.max_misses and (track.misses >= 2 * p.max_misses or not self._held(track, index)):
+        if track.misses >= p.max_misses and (
+            track.misses >= 2 * p.max_misses or not self._held(track, index)
+        ):
             track.alive = False
             track.lost_since, track.ghost = index, track.box(index)
             # The sweep should look here again soon: the face may only have been hard to see.
@@ -255,12 +264,13 @@ class FaceTracker:
             regions.append(self._crop_region(box, sure=track.confirmed))
             self._refreshed.append(track)
         for track in self._lost(index):
-            if (index - track.lost_since) % p.revive_every == 0 and self._inside_share(track.ghost) >= p.detectable_share:
-                regions.append(self._crop_region(track.ghost.grown(track.ghost.w * 0.2, track.ghost.h * 0.2), sure=False))
-        found: list[Detection] = []
-        for region in regions:
-            found.extend(self.detector.detect(frame, region))
-        return non_max_suppression(found)
+            if (index - track.lost_since) % p.revive_every == 0 and self._inside_share(
+                track.ghost
+            ) >= p.detectable_share:
+                regions.append(
+                    self._crop_region(track.ghost.grown(track.ghost.w * 0.2, track.ghost.h * 0.2), sure=False)
+                )
+        return non_max_suppression(self.detector.detect_all(frame, regions))
 
     def _untracked_change(self, live: list[FaceTrack], index: int) -> np.ndarray | None:
         """Picture change outside the faces already tracked: where a new face may be."""
@@ -280,19 +290,23 @@ class FaceTracker:
 
     def _crop_region(self, box: Box, sure: bool = True) -> Region:
         size = max(box.w, box.h)
-        if size < 40 or not sure:
-            # Distant faces: full-range on a small tile, as the sweep's finest level finds them.
-            # A weak first detection is checked by full-range too: short-range alone keeps
+        if size < 36:
+            # Distant faces: a small crop, the face a third of it (full-range sees it at ~30 px,
+            # where it is most reliable); four such crops share one call (FaceDetector.detect_all).
+            side, model = min(MOSAIC_MAX_SIDE, max(48, round(size * 3.2))), "full"
+        elif not sure:
+            # A weak first detection is checked by full-range: short-range alone keeps
             # "finding" big faces in crowds and patterned walls.
-            side, model = max(128, round(size * self.params.crop_factor)), "full"
+            side, model = round(size * self.params.crop_factor), "full"
         else:
             # Short-range is three times cheaper and reliable when the face fills ~40% of the crop.
             side, model = round(size * self.params.crop_factor), "short"
         side = min(side, max(self.width, self.height))
         return Region(round(box.cx - side / 2), round(box.cy - side / 2), side, model, "refresh")
 
-    def _associate(self, found: list[Detection], live: list[FaceTrack], index: int,
-                   frame: RgbSource) -> list[FaceTrack]:
+    def _associate(
+        self, found: list[Detection], live: list[FaceTrack], index: int, frame: RgbSource
+    ) -> list[FaceTrack]:
         """Match detections to live tracks (re-anchoring them); start tracks for the rest."""
         pairs = []
         for d_i, det in enumerate(found):
@@ -404,8 +418,10 @@ class FaceTracker:
             cur, prev = history[k], history[k - 1]
             if prev.index in track.observations:
                 break  # back where the track was already followed (a face found again)
-            if any(t is not track and t.box(prev.index) is not None and t.box(prev.index).iou(box) > 0.5
-                   for t in self.tracks):
+            if any(
+                t is not track and t.box(prev.index) is not None and t.box(prev.index).iou(box) > 0.5
+                for t in self.tracks
+            ):
                 break  # another track already covers the face there
             by_camera = cur.camera.inverse().apply_box(box)
             own = _follow(cur.pyramid, prev.pyramid, box, by_camera)
@@ -425,7 +441,9 @@ class FaceTracker:
                         break  # the face was not there yet (it appeared, or stepped out from behind)
                 else:
                     unlike.clear()
-            track.observations[prev.index] = FaceObservation(prev.index, box, index - prev.index, own is not None)
+            track.observations[prev.index] = FaceObservation(
+                prev.index, box, index - prev.index, own is not None
+            )
         for f in unlike:
             track.observations.pop(f, None)
 
