@@ -301,3 +301,22 @@ def test_the_draw_entry_carries_everything_needed_to_redraw(department):
         payload["population"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
     assert payload["timezone"] == "America/Denver" and payload["seed"] == audit.seed
     reg.close()
+
+
+def test_the_readmes_redraw_recipe_gives_the_same_sample(department, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    from tests.review_support import ROOT
+
+    registry, _ = department
+    reg = open_registry(registry, "audrey")
+    audit = reg.draw_audit("2026-11", 6)
+    reg.close()
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    recipe = tmp_path / "redraw.py"
+    recipe.write_text(re.search(r"<!-- audit-redraw-recipe -->\n```\w*\n(.*?)\n```", text, re.S).group(1) + "\n")
+    result = subprocess.run([sys.executable, str(recipe), str(registry), str(audit.id)], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.splitlines() == [f"{r['case']} {r['recording']} {r['sha256']}" for r in audit.sample]
