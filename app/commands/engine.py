@@ -83,15 +83,7 @@ def _export(args: argparse.Namespace) -> int:
         package = export_package(
             info, plan, args.output, style=style, preset=args.preset, crf=args.crf, progress=update
         )
-    paths = package.paths
-    print(f"release:   {paths.release}")
-    print(f"original:  {paths.original_copy} (read-only copy)")
-    print(f"manifest:  {paths.manifest}")
-    print(
-        f"checksums: {paths.checksums} (check with: cd {paths.checksums.parent} && sha256sum -c {paths.checksums.name})"
-    )
-    print(f"release sha256  {package.release_sha256}")
-    print(f"original sha256 {package.original_sha256}")
+    _print_package(package)
     return 0
 
 
@@ -144,8 +136,89 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_export)
 
 
+def _print_package(package) -> None:  # noqa: ANN001 - redaction.manifest.ReleasePackage
+    paths = package.paths
+    print(f"release:   {paths.release}")
+    print(f"original:  {paths.original_copy} (read-only copy)")
+    print(f"manifest:  {paths.manifest}")
+    print(
+        f"checksums: {paths.checksums} (check with: cd {paths.checksums.parent} && sha256sum -c {paths.checksums.name})"
+    )
+    print(f"release sha256  {package.release_sha256}")
+    print(f"original sha256 {package.original_sha256}")
+
+
+def _summary(plan) -> str:  # noqa: ANN001 - redaction.plan.Plan
+    minors = sum(1 for t in plan.tracks if t.possible_minor)
+    faces = len(plan.tracks)
+    return f"{faces} face track{'s' * (faces != 1)}, {minors} flagged as possible minor{'s' * (minors != 1)}"
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from redaction.pipeline import detect_faces
+    from redaction.probe import probe
+
+    info = probe(args.input)
+    with progress_bar("detect", info.frame_count) as update:
+        plan = detect_faces(info, progress=update)
+    plan.save(args.output)
+    print(f"plan:      {args.output} ({_summary(plan)})")
+    return 0
+
+
+def _redact(args: argparse.Namespace) -> int:
+    from redaction.pipeline import redact
+
+    # The release path is checked (and nothing written) before the long part starts.
+    from redaction.plan import Style
+    from redaction.probe import probe
+
+    info = probe(args.input)
+    style = Style(args.style) if args.style else None
+    with progress_bar("redact", info.frame_count) as update:
+        result = redact(info, args.output, style=style, preset=args.preset, crf=args.crf, progress=update)
+    _print_package(result.package)
+    print(f"faces:     {_summary(result.plan)}; took {result.seconds:.1f} s")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    # detect and redact register here too (they reuse progress_bar).
+    redact = subparsers.add_parser(
+        "redact",
+        help="one shot: find every face and write a redacted release package",
+        description=(
+            "Detect and track every face in INPUT, hide each with a solid box, and write RELEASE.mp4 beside "
+            "RELEASE.original.EXT (read-only copy of the untouched original), RELEASE.manifest.json (hashes, "
+            "the plan of every box burned, engine and model versions) and RELEASE.sha256. Detection and "
+            "encoding share one pass over the video. To review faces before releasing, use `detect`, edit "
+            "the plan (or use the window), then `export`."
+        ),
+    )
+    redact.add_argument("input", metavar="INPUT", help="the original video (never modified)")
+    redact.add_argument("-o", "--output", required=True, metavar="RELEASE.mp4", help="release file to write")
+    redact.add_argument("--style", choices=["solid", "blur", "pixelate"], help="box style (default solid)")
+    redact.add_argument(
+        "--preset", choices=PRESETS, default=DEFAULT_PRESET, help=f"x264 preset ({DEFAULT_PRESET})"
+    )
+    redact.add_argument(
+        "--crf", type=_crf, default=DEFAULT_CRF, help=f"x264 quality, lower is better ({DEFAULT_CRF})"
+    )
+    redact.set_defaults(handler=_redact)
+
+    detect = subparsers.add_parser(
+        "detect",
+        help="find and track every face; write an editable plan (tracks.json)",
+        description=(
+            "Detect and track every face in INPUT and write the redaction plan: one track per face as "
+            "keyframes (boxes, padding included), possible minors flagged with the evidence. Every face "
+            "starts as 'redact'. Edit the plan, then write the release with `bwc-redact export INPUT "
+            "--plan tracks.json -o RELEASE.mp4`."
+        ),
+    )
+    detect.add_argument("input", metavar="INPUT", help="the original video (never modified)")
+    detect.add_argument("-o", "--output", required=True, metavar="tracks.json", help="plan file to write")
+    detect.set_defaults(handler=_detect)
+
     register_export(subparsers)
 
 
