@@ -105,7 +105,10 @@ def test_sweep_looks_first_where_the_picture_changed():
     assert any(r.x + r.side >= 600 and r.y + r.side >= 330 for r in chosen)
 
 
-def _track(frames, since=0, reliable=True, box=Box(100, 100, 40, 40)):
+FACE = Box(100, 100, 40, 40)
+
+
+def _track(frames, since=0, reliable=True, box=FACE):
     t = FaceTrack(1)
     for f in frames:
         t.observations[f] = FaceObservation(f, box, since, reliable)
