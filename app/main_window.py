@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
-    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -47,6 +46,7 @@ from .views.dialogs import (
     SignInDialog,
 )
 from .views.export import ExportDialog
+from .views.icons import icon
 from .views.panels import JobPanel, ReviewBar, Transport
 from .views.player import PlayerView
 from .views.timeline import Timeline
@@ -60,9 +60,23 @@ REGION_SECONDS = 3.0  # how long a new manual region lasts when no in/out marks 
 MAX_RECENT = 8
 
 
+def short_time(seconds: float) -> str:
+    """Compact time for lists: ``M:SS.s`` (``H:MM:SS`` past an hour); exact times are in the status bar."""
+    if seconds >= 3600:
+        h, rest = divmod(int(seconds), 3600)
+        return f"{h}:{rest // 60:02d}:{rest % 60:02d}"
+    m, s = divmod(seconds, 60)
+    return f"{int(m)}:{int(s * 10) / 10:04.1f}"
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
+        from PySide6.QtWidgets import QApplication
+
+        from .views.style import apply_theme
+
+        apply_theme(QApplication.instance())
         self.settings = settings or QSettings()
         self.setWindowTitle("bwc-redact")
         self.setAcceptDrops(True)
@@ -88,6 +102,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1440, 900)
         self.welcome.set_recent(self.recent_cases())
+        self.toolbar.hide()  # until a case is open
 
     # ================================================================ building
     def _action(self, name: str, text: str, slot, *, checkable: bool = False, tip: str = "") -> QAction:  # noqa: ANN001
@@ -229,7 +244,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.split_main)
         self.setCentralWidget(self.stack)
 
-        bar = self.addToolBar("Main")
+        self.toolbar = bar = self.addToolBar("Main")
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonTextOnly)
@@ -283,13 +298,10 @@ class MainWindow(QMainWindow):
         self._set_icons()
 
     def _set_icons(self) -> None:
-        style = self.style()
-        for name, icon in (("start", QStyle.SP_MediaSkipBackward), ("back_second", QStyle.SP_MediaSeekBackward),
-                           ("fwd_second", QStyle.SP_MediaSeekForward), ("end_frame", QStyle.SP_MediaSkipForward),
-                           ("play", QStyle.SP_MediaPlay)):
-            self.a[name].setIcon(style.standardIcon(icon))
-        self.a["prev_frame"].setIcon(style.standardIcon(QStyle.SP_ArrowLeft))
-        self.a["next_frame"].setIcon(style.standardIcon(QStyle.SP_ArrowRight))
+        for name, shape in (("start", "start"), ("back_second", "back"), ("prev_frame", "prev_frame"),
+                            ("play", "play"), ("next_frame", "next_frame"), ("fwd_second", "forward"),
+                            ("end_frame", "end")):
+            self.a[name].setIcon(icon(shape))
 
     # ================================================================ cases
     def recent_cases(self) -> list[str]:
@@ -364,6 +376,7 @@ class MainWindow(QMainWindow):
         self._remember(root)
         self.setWindowTitle(f"{case.info().title} — bwc-redact")
         self.stack.setCurrentWidget(self.split_main)
+        self.toolbar.show()
         self._fill_recordings()
         recordings = case.recordings()
         if recordings:
@@ -392,6 +405,7 @@ class MainWindow(QMainWindow):
         self.timeline.canvas.plan = None
         self.timeline.canvas.update()
         self.stack.setCurrentWidget(self.welcome)
+        self.toolbar.hide()
         self.setWindowTitle("bwc-redact")
         self._update_actions()
 
@@ -467,8 +481,7 @@ class MainWindow(QMainWindow):
         self.thumbs.ready.connect(self._thumb_ready)
         self.tracks.model.thumbs = self.thumbs
         self.tracks.model.fps = info.fps or 30.0
-        short = info.frame_count < (info.fps or 30) * 3600
-        self.tracks.model.timecode = (lambda f: info.timebase.timecode(f)[3:]) if short else info.timebase.timecode
+        self.tracks.model.timecode = lambda f: short_time(info.timebase.seconds(f))
         self.player.set_video(info.width, info.height)
         self.player.message = ""
         key_frames = [i for i in (info.timebase.index_of_pts(k.pts) for k in info.keyframes) if i is not None]
@@ -691,7 +704,7 @@ class MainWindow(QMainWindow):
             self.speed = float(direction)
         self._play_origin = (time.monotonic(), self.session.frame)
         self.play_timer.start()
-        self.a["play"].setIcon(self.style().standardIcon(QStyle.SP_MediaPause))
+        self.a["play"].setIcon(icon("pause"))
         self.statusBar().showMessage(f"Playing {'backwards ' if self.speed < 0 else ''}{abs(self.speed):g}×", 2000)
 
     def stop(self) -> None:
@@ -701,13 +714,10 @@ class MainWindow(QMainWindow):
             self._set_icons()
 
     def _set_icons(self) -> None:
-        style = self.style()
-        for name, icon in (("start", QStyle.SP_MediaSkipBackward), ("back_second", QStyle.SP_MediaSeekBackward),
-                           ("fwd_second", QStyle.SP_MediaSeekForward), ("end_frame", QStyle.SP_MediaSkipForward),
-                           ("play", QStyle.SP_MediaPlay)):
-            self.a[name].setIcon(style.standardIcon(icon))
-        self.a["prev_frame"].setIcon(style.standardIcon(QStyle.SP_ArrowLeft))
-        self.a["next_frame"].setIcon(style.standardIcon(QStyle.SP_ArrowRight))
+        for name, shape in (("start", "start"), ("back_second", "back"), ("prev_frame", "prev_frame"),
+                            ("play", "play"), ("next_frame", "next_frame"), ("fwd_second", "forward"),
+                            ("end_frame", "end")):
+            self.a[name].setIcon(icon(shape))
 
     def _tick(self) -> None:
         s = self.session
@@ -1138,6 +1148,7 @@ class MainWindow(QMainWindow):
 
         self.player.message = "Preparing the demo footage…"
         self.stack.setCurrentWidget(self.split_main)
+        self.toolbar.show()
         self.start_job(job, ready)
 
     # ================================================================ closing

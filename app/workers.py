@@ -237,6 +237,7 @@ class ThumbnailServer(QObject):
         self._cond = threading.Condition()
         self._player_idle = player_idle
         self._stop = False
+        self._working = False
         self._thread = threading.Thread(target=self._loop, name="thumbnails", daemon=True)
         self._thread.start()
 
@@ -259,6 +260,11 @@ class ThumbnailServer(QObject):
         with self._cond:
             return len(self._cache)
 
+    def busy(self) -> bool:
+        """True while requests are queued or being made (for tests and screenshots)."""
+        with self._cond:
+            return bool(self._queue) or self._working
+
     def close(self) -> None:
         with self._cond:
             self._stop = True
@@ -273,15 +279,19 @@ class ThumbnailServer(QObject):
                 if self._stop:
                     return
                 key, _ = self._queue.popitem(last=True)
+                self._working = True
             if self._player_idle is not None:
                 self._player_idle.wait(timeout=2.0)
             try:
                 image = self._make(key)
             except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a dialog
                 log.warning("thumbnail %s failed", key, exc_info=True)
+                with self._cond:
+                    self._working = False
                 continue
             with self._cond:
                 self._cache[key] = image
+                self._working = False
                 while len(self._cache) > self.limit:
                     self._cache.popitem(last=False)
             self.ready.emit(key)

@@ -3,7 +3,7 @@ the job panel in the status bar (progress, ETA, Cancel)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QWidget
 
@@ -24,6 +24,7 @@ class Transport(QWidget):
             button.setDefaultAction(action)
             button.setAutoRaise(True)
             button.setToolButtonStyle(Qt.ToolButtonIconOnly)
+            button.setIconSize(QSize(22, 22))
             layout.addWidget(button)
         layout.addSpacing(12)
         self.time = QLabel("--:--:--.---")

@@ -202,7 +202,8 @@ class PlayerView(QWidget):
         p.setPen(pen)
         fill = QColor(color)
         fill.setAlpha(70 if state in ("redact", "minor", "manual", "undecided") else 25)
-        p.setBrush(fill)
+        # In the release preview the picture itself shows the fill; only outlines go on top.
+        p.setBrush(Qt.NoBrush if self.is_preview else fill)
         p.drawRect(rect)
         label = f"{track.id} · {track.label if track.kind == 'manual' else state_label(track, provisional)}"
         if key is not None:

@@ -38,7 +38,10 @@ QHeaderView::section { background: #26282c; padding: 4px 6px; border: none; bord
 QTableView { gridline-color: #2c2e33; selection-background-color: #2f4f86; }
 QStatusBar { border-top: 1px solid #2b2d31; }
 QStatusBar QLabel { padding: 0 8px; }
-QPushButton { padding: 5px 14px; border-radius: 4px; }
+QPushButton { padding: 5px 14px; border-radius: 4px; border: 1px solid #3d4047; background: #2b2d31; }
+QPushButton:hover { background: #34373d; border-color: #4c8dff; }
+QPushButton:pressed { background: #2f4f86; }
+QPushButton:disabled { color: #6b6f77; border-color: #2e3035; }
 QPushButton:default { border: 1px solid #4c8dff; }
 QFrame#reviewBar { background: #2a2417; border: 1px solid #6b5316; border-radius: 4px; }
 QFrame#reviewBar QLabel { color: #f2d98c; }
@@ -49,6 +52,9 @@ QLabel#badgeMinor { color: #f76b15; font-weight: 600; }
 
 
 def apply_theme(app: QApplication) -> None:
+    if app.property("bwc_theme"):
+        return
+    app.setProperty("bwc_theme", True)
     app.setStyle("Fusion")
     palette = QPalette()
     base, window, text = QColor("#1b1c1f"), QColor("#202225"), QColor("#e6e7ea")

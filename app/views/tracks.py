@@ -18,8 +18,8 @@ from redaction.plan import Plan, Track
 from .style import STATE_COLORS, track_state
 
 THUMB_HEIGHT = 44
-COLUMNS = ("", "Track", "From", "To", "Length", "Decision", "Flags")
-C_THUMB, C_TRACK, C_FROM, C_TO, C_LEN, C_DECISION, C_FLAGS = range(7)
+COLUMNS = ("", "Track", "From", "To", "Length", "Decision")
+C_THUMB, C_TRACK, C_FROM, C_TO, C_LEN, C_DECISION = range(6)
 
 
 def minor_tooltip(track: Track) -> str:
@@ -88,7 +88,9 @@ class TracksModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             if col == C_TRACK:
                 kind = track.label if track.kind == "manual" else "face"
-                return f"{track.id}  {kind}"
+                badges = (" · MINOR?" if track.possible_minor else "") + (" · edited" if track.human_touched
+                                                                          and track.kind != "manual" else "")
+                return f"{track.id}  {kind}{badges}"
             if col == C_FROM:
                 return self.timecode(first)
             if col == C_TO:
@@ -99,13 +101,6 @@ class TracksModel(QAbstractTableModel):
                 if provisional:
                     return "detecting…"
                 return {"redact": "● Redact", "release": "○ Release"}.get(track.decision or "", "? Undecided")
-            if col == C_FLAGS:
-                flags = []
-                if track.possible_minor:
-                    flags.append("MINOR?")
-                if track.human_touched:
-                    flags.append("edited")
-                return "  ".join(flags)
         if role == Qt.DecorationRole and col == C_THUMB and self.thumbs is not None:
             key = self.thumb_key(track)
             image = self.thumbs.get(key) if key else None
@@ -116,18 +111,18 @@ class TracksModel(QAbstractTableModel):
                 color = STATE_COLORS["redact" if track.decision == "redact" else
                                      "release" if track.decision == "release" else "undecided"]
                 return QBrush(STATE_COLORS["detecting"] if provisional else color)
-            if col == C_FLAGS and track.possible_minor:
+            if col == C_TRACK and track.possible_minor:
                 return QBrush(STATE_COLORS["minor"])
             if provisional:
                 return QBrush(QColor("#8a8f98"))
         if role == Qt.BackgroundRole and col == C_THUMB:
             return QBrush(STATE_COLORS[state])
-        if role == Qt.FontRole and col in (C_DECISION, C_FLAGS):
+        if role == Qt.FontRole and (col == C_DECISION or (col == C_TRACK and track.possible_minor)):
             f = QFont()
             f.setBold(True)
             return f
         if role == Qt.ToolTipRole:
-            if col == C_FLAGS and track.possible_minor:
+            if col == C_TRACK and track.possible_minor:
                 return minor_tooltip(track)
             if col == C_DECISION:
                 why = f"\nReason: {track.reason}" if track.reason else ""
