@@ -52,6 +52,7 @@ from .views.player import PlayerView
 from .views.timeline import Timeline
 from .views.tracks import TracksPanel
 from .views.welcome import WelcomePage
+from .workflows.menu import install as install_workflow_menu
 from .workers import FrameServer, Job, ThumbnailServer
 
 VIDEO_FILTER = "Video files (*.mp4 *.mov *.m4v *.mkv *.avi *.mts *.m2ts *.ts *.webm);;All files (*)"
@@ -295,6 +296,7 @@ class MainWindow(QMainWindow):
                     self.recent_menu.aboutToShow.connect(self._fill_recent)
                 else:
                     menu.addAction(self.a[name])
+        install_workflow_menu(self)  # Workflows: deadlines dashboard, next-of-kin viewing (app.workflows)
         self._set_icons()
 
     def _set_icons(self) -> None:
