@@ -157,3 +157,35 @@ def test_other_windows_shortcuts_are_blocked_while_viewing(qtbot, viewing_case):
     window.end_viewing()
     qtbot.keyClick(other, Qt.Key_E, Qt.ControlModifier)
     assert fired == ["export"]  # the filter is gone with the viewing
+
+
+def test_the_workflows_menu_of_a_main_window(qtbot, viewing_case, monkeypatch):
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.workflows.menu import install
+
+    case, _ = viewing_case
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.session = None
+    menu = install(window)
+    assert [a.text() for a in menu.menu.actions()] == ["Critical-incident &deadlines…", "Next-of-kin &viewing…"]
+    assert not menu.viewing.isEnabled() and menu.show_deadlines() is None
+    window.session = SimpleNamespace(case=case)
+    menu._update()
+    assert menu.viewing.isEnabled()
+    board = menu.show_deadlines()
+    qtbot.addWidget(board)
+    assert "No critical-incident case" in board.summary.text()  # this case is not a critical incident
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    case.sign_in("alice", password("alice"))
+    assert menu.start_viewing() is None and "may not host a next-of-kin viewing" in warnings[0]
+    case.sign_in("paul", password("paul"))
+    preview = menu.start_viewing((case.preview_sources()[0], ["Maria Roe"], ""))
+    qtbot.addWidget(preview)
+    assert preview.isFullScreen() and preview.session.viewing.host == "paul"
+    preview.close()
+    assert case.viewing(preview.session.viewing.id).ended_at is not None

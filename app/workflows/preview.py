@@ -223,8 +223,8 @@ class PreviewWindow(QWidget):
         super().showEvent(event)
         exclude_from_capture(self)
 
-    def end_viewing(self, note: str = "") -> None:
-        """Stop, record the end of the viewing, close."""
+    def _finish(self, note: str = "") -> None:
+        """Stop and record the end of the viewing, once."""
         if self._ended:
             return
         self._ended = True
@@ -240,6 +240,10 @@ class PreviewWindow(QWidget):
         finally:
             self.reader.close()
         self.ended.emit(viewing)
+
+    def end_viewing(self, note: str = "") -> None:
+        """Stop, record the end of the viewing, close."""
+        self._finish(note)
         self.close()
 
     def confirm_end(self) -> None:
@@ -248,7 +252,7 @@ class PreviewWindow(QWidget):
             self.end_viewing()
 
     def closeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
-        self.end_viewing()  # however the window closes, the end is recorded
+        self._finish()  # however the window closes, the end is recorded
         super().closeEvent(event)
 
     # ------------------------------------------------------------ playback
@@ -256,6 +260,8 @@ class PreviewWindow(QWidget):
         return self.timebase.average_fps or 30.0
 
     def show_frame(self, index: int) -> None:
+        if self._ended:
+            return  # the decoder is closed with the viewing
         index = max(0, min(index, self.frame_count - 1))
         try:
             rgb = self.reader.read(index).to_rgb()
