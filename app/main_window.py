@@ -52,8 +52,8 @@ from .views.player import PlayerView
 from .views.timeline import Timeline
 from .views.tracks import TracksPanel
 from .views.welcome import WelcomePage
-from .workflows.menu import install as install_workflow_menu
 from .workers import FrameServer, Job, ThumbnailServer
+from .workflows.menu import install as install_workflow_menu
 
 VIDEO_FILTER = "Video files (*.mp4 *.mov *.m4v *.mkv *.avi *.mts *.m2ts *.ts *.webm);;All files (*)"
 DEFAULT_REASON = "GRAMA-PRIVATE"
@@ -336,8 +336,10 @@ class MainWindow(QMainWindow):
         if dialog.exec() and dialog.result_case is not None:
             self._use_case(dialog.result_case)
 
-    def open_case(self, path: Path, user: str | None = None, password: str | None = None) -> bool:
-        """Open a case folder and sign in (asking for the password unless given)."""
+    def open_case(self, path: Path, user: str | None = None, password: str | None = None, *,
+                  recording: int | None = None, then=None) -> bool:  # noqa: ANN001
+        """Open a case folder and sign in (asking for the password unless given); open
+        ``recording`` (default: the newest) and call ``then`` once it shows."""
         from review import Case
 
         try:
@@ -358,10 +360,10 @@ class MainWindow(QMainWindow):
             if not dialog.exec():
                 case.close()
                 return False
-        self._use_case(case)
+        self._use_case(case, recording, then)
         return True
 
-    def _use_case(self, case) -> None:  # noqa: ANN001
+    def _use_case(self, case, recording: int | None = None, then=None) -> None:  # noqa: ANN001
         self.close_case()
         self.session = s = Session(case, self)
         s.planChanged.connect(self._plan_changed)
@@ -382,7 +384,7 @@ class MainWindow(QMainWindow):
         self._fill_recordings()
         recordings = case.recordings()
         if recordings:
-            self.open_recording(recordings[-1].id)
+            self.open_recording(recording if recording is not None else recordings[-1].id, then=then)
         else:
             self.player.message = ("This case has no recordings yet.\nAdd one with Ctrl+I or drop a video file "
                                    "on this window.")
@@ -424,9 +426,8 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         case = self.session.case
-        user = case.user.name if case.user else None
         dialog = SignInDialog(case.info().title, self.session.sign_in, [u.name for u in case.users() if u.active],
-                              None if user else None, self)
+                              None, self)
         dialog.exec()
         self._update_actions()
 
@@ -1141,12 +1142,11 @@ class MainWindow(QMainWindow):
                   self)
 
         def ready(result) -> None:  # noqa: ANN001
-            self.open_case(result.case_path, demo.OFFICER, demo.password(demo.OFFICER))
-            if self.session is not None:
+            if self.open_case(result.case_path, demo.OFFICER, demo.password(demo.OFFICER),
+                              recording=result.recording_id, then=self._detect_if_new):
                 self.statusBar().showMessage(
                     f"Demo case in {result.case_path} — signed in as {demo.OFFICER}; the approver is "
                     f"{demo.APPROVER} (password {demo.password(demo.APPROVER)}).", 15000)
-                self.open_recording(result.recording_id, then=self._detect_if_new)
 
         self.player.message = "Preparing the demo footage…"
         self.stack.setCurrentWidget(self.split_main)

@@ -329,7 +329,7 @@ class TimelineCanvas(QWidget):
             # Keyframes as dots: a person's always, the detector's (dense) only when zoomed in.
             if self.per_px < 4:
                 for key in track.keyframes:
-                    if key.source == "auto" and self.per_px > 0.34:
+                    if key.source == "auto" and self.per_px > 0.1:
                         continue
                     if first_f <= key.frame <= last_f and key.box is not None:
                         x = self.x_of(key.frame + 0.5 if self.per_px < 1 else key.frame)
