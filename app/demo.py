@@ -103,7 +103,7 @@ def prepare(folder: Path | None = None, *, fresh: bool = False, say: Say = print
 
 
 def run_headless(folder: Path | None = None, *, fresh: bool = False, out_dir: Path | None = None,
-                 say: Say = print) -> int:
+                 say: Say = print, clip_size: dict[str, int] | None = None) -> int:
     """Every step of the demo without a window, then approve, export and verify."""
     from review import Case
     from review.verify import verify_case
@@ -112,7 +112,7 @@ def run_headless(folder: Path | None = None, *, fresh: bool = False, out_dir: Pa
     from .detection import detection_plan
 
     with progress_bar("ingest", unit="B") as update:
-        demo = prepare(folder, fresh=fresh, say=say, progress=update)
+        demo = prepare(folder, fresh=fresh, say=say, progress=update, clip_size=clip_size)
     case = Case.open(demo.case_path)
     try:
         case.sign_in(OFFICER, password(OFFICER))
