@@ -14,10 +14,11 @@ to edit it. Wheel scrolls time (or lanes with Shift), Ctrl+wheel zooms.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
@@ -61,6 +62,7 @@ class TimelineCanvas(QWidget):
         self.lane_scroll = 0
         self.no_audio = False
         self._fit_mode = True
+        self._index: dict[int, tuple] = {}
         self._drag: dict | None = None
 
     # ------------------------------------------------------------ state
@@ -271,15 +273,19 @@ class TimelineCanvas(QWidget):
             return
         peaks = self.peaks
         p.setPen(QPen(QColor("#3fb3a8"), 1))
-        for px in range(HEADER_W, width):
-            f0 = int(self.frame_at_x(px, exact=True))
-            f1 = int(self.frame_at_x(px + 1, exact=True))
-            if f0 >= len(peaks) or f1 < 0:
-                continue
-            f0, f1 = max(0, f0), min(len(peaks), max(f0 + 1, f1))
-            level = float(peaks[f0:f1].max()) if f1 > f0 else 0.0
-            h = max(0.5, level * (WAVE_H / 2 - 2))
-            p.drawLine(QPointF(px, mid - h), QPointF(px, mid + h))
+        # One peak per screen pixel, computed with numpy (a paint happens on every frame while playing).
+        xs = np.arange(HEADER_W, width)
+        f0 = np.floor(self.start + (xs - HEADER_W) * self.per_px).astype(np.int64)
+        valid = (f0 >= 0) & (f0 < len(peaks))
+        if not valid.any():
+            return
+        xs, f0 = xs[valid], f0[valid]
+        # reduceat runs each pixel to the next one's frame; the last pixel stops at its own width.
+        visible = peaks[: min(len(peaks), int(f0[-1] + max(1.0, self.per_px)))]
+        levels = np.maximum.reduceat(visible, f0)
+        heights = np.maximum(0.5, levels * (WAVE_H / 2 - 2))
+        lines = [QLineF(x, mid - h, x, mid + h) for x, h in zip(xs.tolist(), heights.tolist(), strict=True)]
+        p.drawLines(lines)
 
     def _draw_segments(self, p: QPainter) -> None:
         top = self.seg_top
@@ -311,8 +317,21 @@ class TimelineCanvas(QWidget):
                 p.drawLine(rect.topLeft(), rect.bottomLeft())
                 p.drawLine(rect.topRight(), rect.bottomRight())
 
+    def _track_index(self, track: Track) -> tuple[list[tuple[int, int]], list[int]]:
+        """Spans and keyframe frames of a track, computed once per track object (plans
+        are replaced, never changed, so the object's identity is a safe key)."""
+        key = id(track)
+        cached = self._index.get(key)
+        if cached is None or cached[0] is not track:
+            cached = (track, _spans(track, 0, self.frame_count), [k.frame for k in track.keyframes])
+            self._index[key] = cached
+        return cached[1], cached[2]
+
     def _draw_lanes(self, p: QPainter) -> None:
         lanes = self.lanes()
+        live = {id(t) for t, _ in lanes}
+        if len(self._index) > 2 * len(live) + 16:
+            self._index = {k: v for k, v in self._index.items() if k in live}
         first_f = max(0, int(self.start))
         last_f = min(self.frame_count - 1, int(self.start + self.visible_frames()) + 1)
         for row in range(self.lane_scroll, len(lanes)):
@@ -323,19 +342,25 @@ class TimelineCanvas(QWidget):
             if track.id in self.selected:
                 p.fillRect(QRectF(HEADER_W, y, self.width() - HEADER_W, LANE_H), QColor("#25324a"))
             color = STATE_COLORS[track_state(track, provisional)]
-            for a, b in _spans(track, first_f, last_f):
-                rect = QRectF(self.x_of(a), y + 3, max(1.5, (b - a + 1) / self.per_px), LANE_H - 6)
-                p.fillRect(rect, color)
+            spans, key_frames = self._track_index(track)
+            i = max(0, bisect.bisect_right(spans, (first_f, 10**12)) - 1)
+            while i < len(spans) and spans[i][0] <= last_f:
+                a, b = spans[i]
+                i += 1
+                if b < first_f:
+                    continue
+                a, b = max(a, first_f), min(b, last_f)
+                p.fillRect(QRectF(self.x_of(a), y + 3, max(1.5, (b - a + 1) / self.per_px), LANE_H - 6), color)
             # Keyframes as dots: a person's always, the detector's (dense) only when zoomed in.
             if self.per_px < 4:
-                for key in track.keyframes:
-                    if key.source == "auto" and self.per_px > 0.1:
+                p.setPen(QPen(QColor("#ffffff"), 1))
+                lo, hi = bisect.bisect_left(key_frames, first_f), bisect.bisect_right(key_frames, last_f)
+                for key in track.keyframes[lo:hi]:
+                    if key.box is None or (key.source == "auto" and self.per_px > 0.1):
                         continue
-                    if first_f <= key.frame <= last_f and key.box is not None:
-                        x = self.x_of(key.frame + 0.5 if self.per_px < 1 else key.frame)
-                        p.setPen(QPen(QColor("#ffffff"), 1))
-                        p.setBrush(QColor("#ffffff") if key.source == "human" else Qt.NoBrush)
-                        p.drawEllipse(QPointF(x, y + LANE_H / 2), 2.5, 2.5)
+                    x = self.x_of(key.frame + 0.5 if self.per_px < 1 else key.frame)
+                    p.setBrush(QColor("#ffffff") if key.source == "human" else Qt.NoBrush)
+                    p.drawEllipse(QPointF(x, y + LANE_H / 2), 2.5, 2.5)
 
     def _draw_marks(self, p: QPainter) -> None:
         if self.mark_in is None and self.mark_out is None:
