@@ -24,7 +24,8 @@ class PaddingParams:
     max_extra: float = 0.25
     unreliable: float = 0.08  # extra when only camera motion carried the box
     pixels: float = 2.0  # absolute margin on each side
-    neighbours: int = 1  # frames on each side merged into each box
+    neighbours: int = 1  # frames on each side merged into each box ...
+    neighbour_shift: float = 9.0  # ... unless that frame's box is further than this share of the face away
 
 
 def _padded(obs: FaceObservation, p: PaddingParams) -> Box:
@@ -43,9 +44,13 @@ def redaction_box_at(
     if obs is None:
         return None
     merged = _padded(obs, p)
+    size = max(obs.box.w, obs.box.h)
     for k in range(1, p.neighbours + 1):
         for other in (track.observations.get(frame - k), track.observations.get(frame + k)):
-            if other is not None:
+            if other is None:
+                continue
+            shift = max(abs(other.box.cx - obs.box.cx), abs(other.box.cy - obs.box.cy))
+            if shift <= p.neighbour_shift * size:
                 merged = merged.union(_padded(other, p))
     return merged.clipped(width, height)
 

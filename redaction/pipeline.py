@@ -20,10 +20,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import cv2
 
 from . import __version__
 from .decode import iter_frames
@@ -52,6 +54,18 @@ class DetectParams:
     min_score: float = 0.5
     decision: Decision | None = "redact"  # what every detected face starts as
     update_every: int = 30  # frames between ``on_update`` calls
+
+
+@contextlib.contextmanager
+def single_threaded_opencv() -> Iterator[None]:
+    """OpenCV's own threads only add overhead on the small crops tracking works on,
+    and the encoder needs the other core; restored afterwards."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def model_versions() -> dict[str, Any]:
@@ -87,12 +101,13 @@ def detect_faces(
         sha256 = sha256_file(info.path, cancel=cancel)
     detector = FaceDetector(min_score=p.min_score)
     try:
-        tracker = FaceTracker(info.width, info.height, info.fps, detector, p.tracker)
-        for index, frame in iter_frames(info, output="yuv", progress=progress, cancel=cancel):
-            tracker.process(index, frame, frame.y)
-            if on_update is not None and index % p.update_every == p.update_every - 1:
-                on_update(_plan_tracks(tracker.finish(), info, p, with_minors=False))
-        faces = tracker.finish()
+        with single_threaded_opencv():
+            tracker = FaceTracker(info.width, info.height, info.fps, detector, p.tracker)
+            for index, frame in iter_frames(info, output="yuv", progress=progress, cancel=cancel):
+                tracker.process(index, frame, frame.y)
+                if on_update is not None and index % p.update_every == p.update_every - 1:
+                    on_update(_plan_tracks(tracker.finish(), info, p, with_minors=False))
+            faces = tracker.finish()
     finally:
         detector.close()
     tracks = _plan_tracks(faces, info, p, with_minors=True, cancel=cancel)
@@ -171,7 +186,7 @@ def redact(
         return out
 
     try:
-        with ReleaseWriter(info, paths.release, preset=preset, crf=crf) as writer:
+        with single_threaded_opencv(), ReleaseWriter(info, paths.release, preset=preset, crf=crf) as writer:
             for index, frame in iter_frames(info, output="yuv", progress=progress, cancel=cancel):
                 tracker.process(index, frame, frame.y)
                 pending.append(frame)

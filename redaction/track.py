@@ -68,9 +68,11 @@ class TrackerParams:
     back_seconds: float = 3.0  # the most a new track may be carried backwards
     back_sweeps: float = 1.5  # ... and no more than this many sweeps of the level that found it
     back_margin: int = 6
+    back_after: int = 4  # frames a new track is followed forward first, to learn how it moves
+    back_blind: int = 8  # carrying back stops after this many frames in a row the face could not be seen
     min_new_score: float = 0.5
-    sure_score: float = 0.8  # a new track from a weaker short-range detection must be found again ...
-    tentative_misses: int = 2  # ... by full-range before this many re-detections fail, or it is dropped
+    sure_score: float = 0.75  # a new track from a weaker detection must be found again ...
+    tentative_misses: int = 2  # ... by a full-range look at it before this many fail, or it is dropped
     crop_factor: float = 2.6  # re-detection crop side / face size
     sample_crops: int = 6  # face crops kept per track for age estimation
 
@@ -100,6 +102,7 @@ class FaceTrack:
     ghost: Box | None = None  # where a lost face would be now, following the camera
     look: np.ndarray | None = None  # appearance at the last detection
     unlike_since: int | None = None  # first of the frames in a row whose box no longer looks like the face
+    carry: tuple[int, int] | None = None  # (frame, reach) of a carry-back still to do
     crops: list[tuple[float, int, np.ndarray]] = field(default_factory=list)  # (score, frame, RGB)
     alive: bool = True
 
@@ -129,15 +132,17 @@ class FaceTracker:
         self._back = max(1, round(self.params.back_seconds * fps))
         # Recent frames (luma, and shrunk for camera motion) and the camera motion into each,
         # for carrying new tracks back. Bounded: memory does not grow with the clip.
-        self._history: collections.deque[_Past] = collections.deque(maxlen=self._back + 1)
+        self._history: collections.deque[_Past] = collections.deque(
+            maxlen=self._back + self.params.back_after + 1
+        )
         self._offscreen_limit = max(1, round(self.params.offscreen_seconds * fps))
         self._revive_limit = max(1, round(self.params.revive_seconds * fps))
         self.index = -1
 
     @property
     def reach(self) -> int:
-        """How many frames back a new detection can still add boxes (carry-back)."""
-        return self._back
+        """How many frames back a new detection can still add boxes (carry-back, done a few frames late)."""
+        return self._back + self.params.back_after
 
     # -- per frame -----------------------------------------------------------------------------------
     def process(self, index: int, frame: RgbSource, gray: np.ndarray) -> None:
@@ -163,6 +168,10 @@ class FaceTracker:
             track.misses = 0 if track in matched else track.misses + 1
         for track in live:
             self._update_life(track, index)
+        for track in self.tracks:
+            if track.carry is not None and (index - track.carry[0] >= self.params.back_after or not track.alive):
+                self._carry_back(track, *track.carry)
+                track.carry = None
         # A weak detection never seen again was not a face (a pattern, a poster's shading): forget it.
         dropped = [t for t in live if not t.confirmed and t.misses >= self.params.tentative_misses]
         if dropped:
@@ -267,9 +276,7 @@ class FaceTracker:
             if (index - track.lost_since) % p.revive_every == 0 and self._inside_share(
                 track.ghost
             ) >= p.detectable_share:
-                regions.append(
-                    self._crop_region(track.ghost.grown(track.ghost.w * 0.2, track.ghost.h * 0.2), sure=False)
-                )
+                regions.append(self._crop_region(track.ghost.grown(track.ghost.w * 0.2, track.ghost.h * 0.2)))
         return non_max_suppression(self.detector.detect_all(frame, regions))
 
     def _untracked_change(self, live: list[FaceTrack], index: int) -> np.ndarray | None:
@@ -290,10 +297,13 @@ class FaceTracker:
 
     def _crop_region(self, box: Box, sure: bool = True) -> Region:
         size = max(box.w, box.h)
-        if size < 36:
-            # Distant faces: a small crop, the face a third of it (full-range sees it at ~30 px,
-            # where it is most reliable); four such crops share one call (FaceDetector.detect_all).
+        if not sure and size < 36:
+            # A weak first detection of a distant face is checked by full-range on a small
+            # crop; four such crops share one call (FaceDetector.detect_all).
             side, model = min(MOSAIC_MAX_SIDE, max(48, round(size * 3.2))), "full"
+        elif size < 36:
+            # Distant faces: short-range sees them best at ~40 px of its 128.
+            side, model = max(56, round(size * 3.2)), "short"
         elif not sure:
             # A weak first detection is checked by full-range: short-range alone keeps
             # "finding" big faces in crowds and patterned walls.
@@ -317,7 +327,10 @@ class FaceTracker:
                     continue
                 overlap = fb.iou(box)
                 centred = box.x <= fb.cx <= box.x2 and box.y <= fb.cy <= box.y2
-                if overlap > 0.15 or centred:
+                # A detection much bigger or smaller than the face is something else (a helmet,
+                # a poster); letting it in would make the next re-detection crop bigger still.
+                ratio = max(fb.w, fb.h) / max(box.w, box.h, 1e-6)
+                if (overlap > 0.15 or centred) and 0.6 <= ratio <= 1.6:
                     pairs.append((overlap + (0.5 if centred else 0.0), d_i, t_i))
         used_d, used_t = set(), set()
         for _, d_i, t_i in sorted(pairs, reverse=True):
@@ -327,8 +340,8 @@ class FaceTracker:
             used_t.add(t_i)
             det, track = found[d_i], live[t_i]
             track.misses = 0
-            if det.model == "full" or det.score >= self.params.sure_score:
-                # (short-range re-finding the same weak pattern proves nothing)
+            if det.score >= self.params.sure_score or (det.model == "full" and det.level == "refresh"):
+                # (short-range, or the sweep, re-finding the same weak pattern proves nothing)
                 track.confirmed = True
             self._confirm(track, det, index, frame)
         for d_i, det in enumerate(found):
@@ -340,14 +353,14 @@ class FaceTracker:
             if lost is not None:
                 self._revive(lost, det, index, frame)
                 continue
-            sure = det.model == "full" or det.score >= self.params.sure_score
+            sure = det.score >= self.params.sure_score
             track = FaceTrack(self._next_id, found_by=det.level, confirmed=sure)
             self._next_id += 1
             self.tracks.append(track)
             self._confirm(track, det, index, frame)
             level = det.level if det.level != "refresh" else ""
             reach = round(self.params.back_sweeps * self.sweep.period_of(level)) + self.params.back_margin
-            self._carry_back(track, index, reach)
+            track.carry = (index, reach)
         return [live[t_i] for t_i in used_t]
 
     def _lost_match(self, box: Box, index: int) -> FaceTrack | None:
@@ -369,7 +382,7 @@ class FaceTracker:
         track.alive, track.lost_since, track.ghost = True, None, None
         track.misses, track.offscreen_since, track.unlike_since = 0, None, None
         self._confirm(track, det, index, frame)
-        self._carry_back(track, index, reach=index - gap_from - 1)
+        track.carry = (index, index - gap_from - 1)
 
     def _confirm(self, track: FaceTrack, det: Detection, index: int, frame: RgbSource) -> None:
         box = det.face_box()
@@ -402,18 +415,25 @@ class FaceTracker:
             track.crops.remove(min(track.crops, key=lambda c: c[0]))
 
     def _carry_back(self, track: FaceTrack, index: int, reach: int) -> None:
-        """Follow a newly found face back through recent frames until it leaves the picture.
+        """Follow a newly found face back from frame ``index`` until it leaves the picture.
 
         It may have been visible before the sweep looked at its place: carry it
         back about as long as the sweep of the level that found it takes, no
         further (a face that just appeared would otherwise leave a ghost box).
         Frames where the face is cut by the picture's edge don't count against
         that reach: a face walking in is only found once it is mostly inside.
+        This runs a few frames after the face was found, so where its picture
+        cannot be followed (half outside, blurred) it moves as it was seen
+        moving; after ``back_blind`` such frames in a row inside the picture it
+        stops, and those frames are dropped: a guess that long is no cover.
         """
         p = self.params
-        history = list(self._history)
+        history = [past for past in self._history if past.index <= index]
         box = track.box(index)
+        if box is None or not history or history[-1].index != index:
+            return
         unlike: list[int] = []
+        blind: list[int] = []
         for k in range(len(history) - 1, 0, -1):
             cur, prev = history[k], history[k - 1]
             if prev.index in track.observations:
@@ -424,33 +444,39 @@ class FaceTracker:
             ):
                 break  # another track already covers the face there
             by_camera = cur.camera.inverse().apply_box(box)
-            own = _follow(cur.pyramid, prev.pyramid, box, by_camera)
-            box = own if own is not None else by_camera
+            guess = Box(by_camera.x - track.drift[0], by_camera.y - track.drift[1], by_camera.w, by_camera.h)
+            own = _follow(cur.pyramid, prev.pyramid, box, guess)
+            box = own if own is not None else guess
             if self._outside(box):
                 break
             if self._inside_share(box) >= 0.9:
                 reach -= 1
                 if reach < 0:
                     break
-                if (
-                    _looks_checkable(box)
-                    and resemblance(track.look, appearance(prev.gray, box)) < p.gone_below
-                ):
+                if own is None:
+                    blind.append(prev.index)
+                    if len(blind) >= p.back_blind:
+                        break
+                else:
+                    blind.clear()
+                if _looks_checkable(box) and resemblance(track.look, appearance(prev.gray, box)) < p.gone_below:
                     unlike.append(prev.index)
                     if len(unlike) >= p.gone_frames:
                         break  # the face was not there yet (it appeared, or stepped out from behind)
                 else:
                     unlike.clear()
-            track.observations[prev.index] = FaceObservation(
-                prev.index, box, index - prev.index, own is not None
-            )
-        for f in unlike:
+            track.observations[prev.index] = FaceObservation(prev.index, box, index - prev.index, own is not None)
+        for f in unlike + blind:
             track.observations.pop(f, None)
 
     def _outside(self, box: Box | None) -> bool:
         return box is None or box.clipped(self.width, self.height) is None or box.w < 4 or box.h < 4
 
     def finish(self) -> list[FaceTrack]:
+        for track in self.tracks:
+            if track.carry is not None:
+                self._carry_back(track, *track.carry)
+                track.carry = None
         return [t for t in self.tracks if t.observations]
 
 
