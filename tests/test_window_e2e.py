@@ -206,3 +206,26 @@ def test_an_auditor_sees_the_plan_but_cannot_change_it(qtbot, tmp_path, window_e
     assert errors and "records officer" in errors[-1].lower()
     assert window.session.plan.track("f1").decision is None
     window.close()
+
+
+def test_a_file_that_is_not_a_video_is_one_clear_sentence(qtbot, tmp_path, window_env):  # noqa: ANN001, F811
+    from app.main_window import MainWindow
+
+    errors = window_env
+    case_dir = make_case(tmp_path / "case")
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("this is not footage\n")
+    window = MainWindow(settings(tmp_path))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.open_case(case_dir, "alice", PASSWORDS["alice"])
+    window.ingest([bogus])
+    qtbot.waitUntil(lambda: bool(errors), timeout=20_000)
+    wait_idle(qtbot, window)
+    assert len(errors) == 1 and "notes.mp4" in errors[0] and "Traceback" not in errors[0], errors
+    assert window.session.case.recordings() == [] and window.session.recording is None
+    # A wrong password at sign-in is refused in one sentence too, and nothing opens.
+    window.close_case()
+    assert not window.open_case(case_dir, "alice", "wrong-password")
+    assert window.session is None and "password" in errors[-1].lower()
+    window.close()
