@@ -96,8 +96,10 @@ class FaceDetector:
         self.calls = {"full": 0, "short": 0}
 
     def close(self) -> None:
+        """Release the models (safe to call twice)."""
         for model in self._models.values():
-            model.close()
+            if getattr(model, "_graph", None) is not None:
+                model.close()
 
     def detect(self, frame: RgbSource, region: Region) -> list[Detection]:
         n = MODEL_INPUT[region.model]
@@ -180,6 +182,59 @@ class FaceDetector:
             if box.w > 0 and box.h > 0:
                 cut = _touches_inner_edge(box, region, frame.width, frame.height)
                 found.append(Detection(box, float(det.score[0]), region.side, region.level, "full", cut))
+        return found
+
+
+class ParallelDetector:
+    """Two detectors, one on a helper thread: MediaPipe releases the GIL while it
+    runs, so a frame's regions are split between the two and run at once.
+
+    While the encoder is busy the second core is shared with it; when it is
+    not, detection takes half the time. Same interface as ``FaceDetector``.
+    """
+
+    def __init__(self, min_score: float = 0.5) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.min_score = min_score
+        self._main = FaceDetector(min_score)
+        self._helper = FaceDetector(min_score)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bwc-detect")
+
+    @property
+    def calls(self) -> dict[str, int]:
+        return {m: self._main.calls[m] + self._helper.calls[m] for m in self._main.calls}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._main.close()
+        self._helper.close()
+
+    def detect(self, frame: RgbSource, region: Region) -> list[Detection]:
+        return self._main.detect(frame, region)
+
+    def detect_all(self, frame: RgbSource, regions: list[Region]) -> list[Detection]:
+        if len(regions) < 2:
+            return self._main.detect_all(frame, regions)
+        # Balance by cost: a full-range call costs about three short-range ones; small
+        # full-range crops stay together so they can share mosaics.
+        mosaic = [r for r in regions if r.model == "full" and r.side <= MOSAIC_MAX_SIDE]
+        rest = sorted((r for r in regions if r not in mosaic), key=lambda r: r.model != "full")
+        mine: list[Region] = list(mosaic)
+        theirs: list[Region] = []
+        load = {"mine": (len(mosaic) + 3) // 4 * 3, "theirs": 0}
+        for region in rest:
+            cost = 3 if region.model == "full" else 1
+            if load["theirs"] <= load["mine"]:
+                theirs.append(region)
+                load["theirs"] += cost
+            else:
+                mine.append(region)
+                load["mine"] += cost
+        future = self._pool.submit(self._helper.detect_all, frame, theirs) if theirs else None
+        found = self._main.detect_all(frame, mine)
+        if future is not None:
+            found.extend(future.result())
         return found
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -29,7 +31,7 @@ import cv2
 
 from . import __version__
 from .decode import iter_frames
-from .detect import MODEL_FILES, FaceDetector
+from .detect import MODEL_FILES, ParallelDetector
 from .encode import ReleaseWriter
 from .export import DEFAULT_CRF, DEFAULT_PRESET, ExportResult
 from .faces import PaddingParams, redaction_box_at, simplify, to_plan_track
@@ -99,7 +101,7 @@ def detect_faces(
     started = time.perf_counter()
     if sha256 is None:
         sha256 = sha256_file(info.path, cancel=cancel)
-    detector = FaceDetector(min_score=p.min_score)
+    detector = ParallelDetector(min_score=p.min_score)
     try:
         with single_threaded_opencv():
             tracker = FaceTracker(info.width, info.height, info.fps, detector, p.tracker)
@@ -161,39 +163,39 @@ def redact(
     info = source if isinstance(source, MediaInfo) else probe(source)
     paths, original_sha256 = prepare_package(info, release, cancel)
     copy_original(info.path, paths.original_copy, original_sha256, cancel)
-    detector = FaceDetector(min_score=p.min_score)
+    detector = ParallelDetector(min_score=p.min_score)
     tracker = FaceTracker(info.width, info.height, info.fps, detector, p.tracker)
     # A frame is final once no carry-back can reach it, nor a neighbour's box merge into it.
     delay = tracker.reach + p.padding.neighbours + 1
     burned: dict[int, dict[int, Box]] = collections.defaultdict(dict)
     pending: collections.deque[YuvFrame] = collections.deque()
-    frames_burned = 0
     written: list[Path] = []
 
-    def emit(frame: YuvFrame) -> YuvFrame:
-        nonlocal frames_burned
+    def boxes_for(frame: YuvFrame) -> list[Box]:
         boxes = []
         for face in tracker.tracks:
             box = redaction_box_at(face, frame.index, info.width, info.height, p.padding)
             if box is not None:
                 burned[face.id][frame.index] = box
                 boxes.append(box)
-        if not boxes:
-            return frame
-        frames_burned += 1
-        out = frame.writable()
-        draw_boxes(out, boxes, style)
-        return out
+        return boxes
 
+    burner: _Burner | None = None
     try:
         with single_threaded_opencv(), ReleaseWriter(info, paths.release, preset=preset, crf=crf) as writer:
+            burner = _Burner(writer, style)
             for index, frame in iter_frames(info, output="yuv", progress=progress, cancel=cancel):
                 tracker.process(index, frame, frame.y)
                 pending.append(frame)
                 while pending and pending[0].index <= index - delay:
-                    writer.write(emit(pending.popleft()))
+                    frame = pending.popleft()
+                    burner.put(frame, boxes_for(frame))
+            tracker.settle()  # the last carry-backs, before the last frames go out
             while pending:
-                writer.write(emit(pending.popleft()))
+                frame = pending.popleft()
+                burner.put(frame, boxes_for(frame))
+            burner.close()
+            frames_burned = burner.frames_burned
             detector.close()
             plan = Plan(
                 video=info.video_ref(original_sha256),
@@ -226,6 +228,8 @@ def redact(
                 cancel,
             )
     except BaseException:
+        if burner is not None:
+            burner.abort()
         detector.close()
         for path in written:  # the release never appeared: a manifest for it would lie
             with contextlib.suppress(OSError):
@@ -235,7 +239,80 @@ def redact(
     return RedactResult(package, plan, time.perf_counter() - started)
 
 
-def _engine_record(p: DetectParams, detector: FaceDetector, started: float) -> dict[str, Any]:
+class _Burner:
+    """Burns boxes into frames and hands them to the encoder on a thread of its own.
+
+    Writing to the encoder's pipe blocks whenever x264 falls behind; here that
+    wait no longer stalls detection, which keeps both cores busy. The queue is
+    short, so memory stays bounded, and an encoder failure surfaces on the next
+    ``put`` or at ``close``.
+    """
+
+    def __init__(self, writer: ReleaseWriter, style: Style, depth: int = 8) -> None:
+        self._writer, self._style = writer, style
+        self._queue: queue.Queue[tuple[YuvFrame, list[Box]] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self.frames_burned = 0
+        self._thread = threading.Thread(target=self._run, name="bwc-burn", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None or self._stop.is_set():
+                return
+            frame, boxes = item
+            try:
+                if boxes:
+                    self.frames_burned += 1
+                    out = frame.writable()
+                    draw_boxes(out, boxes, self._style)
+                    frame = out
+                self._writer.write(frame)
+            except BaseException as error:  # reported to the caller, which stops everything
+                self._error = error
+                return
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, frame: YuvFrame, boxes: list[Box]) -> None:
+        while True:
+            self._check()
+            try:
+                self._queue.put((frame, boxes), timeout=0.2)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    self._check()
+                    raise RuntimeError("The frame writer stopped.") from None
+
+    def close(self) -> None:
+        """Wait until every frame was written."""
+        self.put_end()
+        self._thread.join()
+        self._check()
+
+    def put_end(self) -> None:
+        while self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def abort(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+        self.put_end()
+        self._thread.join(timeout=30)
+
+
+def _engine_record(p: DetectParams, detector: ParallelDetector, started: float) -> dict[str, Any]:
     engine = model_versions()
     engine["parameters"] = {
         "tracker": asdict(p.tracker),

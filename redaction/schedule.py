@@ -52,13 +52,13 @@ def default_levels(width: int, height: int, fps: float) -> list[Level]:
         return max(1, round(frames * seconds))
 
     levels = [
-        Level("whole", max(width, height), 0, period(0.2), "short"),
-        Level("large", short_side, short_side // 4, period(0.2), "short"),
+        Level("whole", max(width, height), 0, period(0.3), "short"),
+        Level("large", short_side, short_side // 4, period(0.3), "short"),
     ]
     if short_side > 300:
-        levels.append(Level("medium", 224, 48, period(0.6), "short"))
+        levels.append(Level("medium", 224, 48, period(0.8), "short"))
     if short_side > 150:
-        levels.append(Level("small", 112, 24, period(2.0), "short"))
+        levels.append(Level("small", 128, 24, period(2.5), "short"))
     return levels
 
 
@@ -75,6 +75,7 @@ class Sweep:
         self.width, self.height = width, height
         self.levels = levels
         self.regions = {lv.name: grid(width, height, lv.side, lv.overlap, lv.model, lv.name) for lv in levels}
+        self._bounds = {name: _region_bounds(regions, width, height) for name, regions in self.regions.items()}
         self._claim = {
             lv.name: np.full(
                 len(self.regions[lv.name]),
@@ -88,6 +89,10 @@ class Sweep:
 
     def regions_for(self, index: int, change: np.ndarray | None = None) -> list[Region]:
         """This frame's regions. ``change``: per-pixel novelty (any size, scaled to the frame), 0-255."""
+        if index == 0:
+            # Faces in view from the very first frame have no earlier frames to be carried
+            # back to: look everywhere at once (about 0.3 s of detection, once).
+            return [r for regions in self.regions.values() for r in regions]
         sums = _integral(change) if change is not None else None
         out: list[Region] = []
         for lv in self.levels:
@@ -95,7 +100,7 @@ class Sweep:
             claim = self._claim[lv.name]
             claim += 1.0 / lv.period
             if sums is not None:
-                claim += CHANGE_WEIGHT * _mean_in(sums, change.shape, regions, self.width, self.height)
+                claim += CHANGE_WEIGHT * _mean_in(sums, change.shape, self._bounds[lv.name])
             self._budget[lv.name] += len(regions) / lv.period
             take = int(self._budget[lv.name])
             if take <= 0:
@@ -128,19 +133,20 @@ def _integral(change: np.ndarray) -> np.ndarray:
     return cv2.integral(change.astype(np.float32) if change.dtype != np.float32 else change)
 
 
-def _mean_in(
-    sums: np.ndarray, shape: tuple[int, ...], regions: list[Region], width: int, height: int
-) -> np.ndarray:
-    """Mean change inside each region (the part inside the frame)."""
+def _region_bounds(regions: list[Region], width: int, height: int) -> np.ndarray:
+    """Each region's part inside the frame, as fractions of the frame: N x 4 (x0, y0, x1, y1)."""
+    b = np.array([[r.x, r.y, r.x + r.side, r.y + r.side] for r in regions], dtype=np.float64)
+    b[:, [0, 2]] = np.clip(b[:, [0, 2]], 0, width) / width
+    b[:, [1, 3]] = np.clip(b[:, [1, 3]], 0, height) / height
+    return b
+
+
+def _mean_in(sums: np.ndarray, shape: tuple[int, ...], bounds: np.ndarray) -> np.ndarray:
+    """Mean change inside each region, from the integral image of the change map."""
     h, w = shape[:2]
-    sx, sy = w / width, h / height
-    out = np.empty(len(regions))
-    for i, r in enumerate(regions):
-        x0 = min(w, max(0, int(r.x * sx)))
-        y0 = min(h, max(0, int(r.y * sy)))
-        x1 = min(w, max(x0 + 1, int(np.ceil((r.x + r.side) * sx))))
-        y1 = min(h, max(y0 + 1, int(np.ceil((r.y + r.side) * sy))))
-        area = (x1 - x0) * (y1 - y0)
-        total = sums[y1, x1] - sums[y0, x1] - sums[y1, x0] + sums[y0, x0]
-        out[i] = total / area if area > 0 else 0.0
-    return out
+    x0 = np.minimum((bounds[:, 0] * w).astype(int), w - 1)
+    y0 = np.minimum((bounds[:, 1] * h).astype(int), h - 1)
+    x1 = np.maximum(np.ceil(bounds[:, 2] * w).astype(int), x0 + 1)
+    y1 = np.maximum(np.ceil(bounds[:, 3] * h).astype(int), y0 + 1)
+    total = sums[y1, x1] - sums[y0, x1] - sums[y1, x0] + sums[y0, x0]
+    return total / ((x1 - x0) * (y1 - y0))

@@ -26,7 +26,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .detect import MOSAIC_MAX_SIDE, Detection, FaceDetector, Region, RgbSource, non_max_suppression
+from .detect import (
+    MOSAIC_MAX_SIDE,
+    Detection,
+    FaceDetector,
+    ParallelDetector,
+    Region,
+    RgbSource,
+    non_max_suppression,
+)
 from .motion import (
     SMALL_FACE,
     GrayPyramid,
@@ -121,7 +129,12 @@ class FaceTrack:
 
 class FaceTracker:
     def __init__(
-        self, width: int, height: int, fps: float, detector: FaceDetector, params: TrackerParams | None = None
+        self,
+        width: int,
+        height: int,
+        fps: float,
+        detector: FaceDetector | ParallelDetector,
+        params: TrackerParams | None = None,
     ) -> None:
         self.width, self.height, self.fps = width, height, fps
         self.detector = detector
@@ -169,7 +182,9 @@ class FaceTracker:
         for track in live:
             self._update_life(track, index)
         for track in self.tracks:
-            if track.carry is not None and (index - track.carry[0] >= self.params.back_after or not track.alive):
+            if track.carry is not None and (
+                index - track.carry[0] >= self.params.back_after or not track.alive
+            ):
                 self._carry_back(track, *track.carry)
                 track.carry = None
         # A weak detection never seen again was not a face (a pattern, a poster's shading): forget it.
@@ -459,24 +474,33 @@ class FaceTracker:
                         break
                 else:
                     blind.clear()
-                if _looks_checkable(box) and resemblance(track.look, appearance(prev.gray, box)) < p.gone_below:
+                if (
+                    _looks_checkable(box)
+                    and resemblance(track.look, appearance(prev.gray, box)) < p.gone_below
+                ):
                     unlike.append(prev.index)
                     if len(unlike) >= p.gone_frames:
                         break  # the face was not there yet (it appeared, or stepped out from behind)
                 else:
                     unlike.clear()
-            track.observations[prev.index] = FaceObservation(prev.index, box, index - prev.index, own is not None)
+            track.observations[prev.index] = FaceObservation(
+                prev.index, box, index - prev.index, own is not None
+            )
         for f in unlike + blind:
             track.observations.pop(f, None)
 
     def _outside(self, box: Box | None) -> bool:
         return box is None or box.clipped(self.width, self.height) is None or box.w < 4 or box.h < 4
 
-    def finish(self) -> list[FaceTrack]:
+    def settle(self) -> None:
+        """Do the carry-backs still waiting (at the end of the video)."""
         for track in self.tracks:
             if track.carry is not None:
                 self._carry_back(track, *track.carry)
                 track.carry = None
+
+    def finish(self) -> list[FaceTrack]:
+        self.settle()
         return [t for t in self.tracks if t.observations]
 
 
