@@ -14,7 +14,10 @@ about 15 px in its input (0.08 of the region side), short-range down to about
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -84,15 +87,18 @@ class FaceDetector:
     """
 
     def __init__(self, min_score: float = 0.5) -> None:
-        # Imported here: mediapipe takes ~1 s to import and only detection needs it.
-        import mediapipe as mp
+        with _native_logs_silenced():
+            # Imported here: mediapipe takes ~1 s to import and only detection needs it.
+            import mediapipe as mp
 
-        solution = mp.solutions.face_detection
-        self.min_score = min_score
-        self._models = {
-            "full": solution.FaceDetection(model_selection=1, min_detection_confidence=min_score),
-            "short": solution.FaceDetection(model_selection=0, min_detection_confidence=min_score),
-        }
+            solution = mp.solutions.face_detection
+            self.min_score = min_score
+            self._models = {
+                "full": solution.FaceDetection(model_selection=1, min_detection_confidence=min_score),
+                "short": solution.FaceDetection(model_selection=0, min_detection_confidence=min_score),
+            }
+            for model, solution_ in self._models.items():  # first run prints the delegate banner
+                solution_.process(np.zeros((MODEL_INPUT[model], MODEL_INPUT[model], 3), np.uint8))
         self.calls = {"full": 0, "short": 0}
 
     def close(self) -> None:
@@ -236,6 +242,27 @@ class ParallelDetector:
         if future is not None:
             found.extend(future.result())
         return found
+
+
+@contextlib.contextmanager
+def _native_logs_silenced() -> Iterator[None]:
+    """Hide the TensorFlow Lite / absl banners MediaPipe's C++ prints on stderr while
+    its graphs start: a records officer should see progress and plain errors only.
+    (They bypass Python logging, so the file descriptor itself is pointed elsewhere.)"""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def _touches_inner_edge(box: Box, region: Region, width: int, height: int) -> bool:
