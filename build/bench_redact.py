@@ -45,10 +45,24 @@ def make_clip(out: Path, args: argparse.Namespace, seconds: float) -> Path | Non
     if args.kit:
         truth = out.with_suffix(".truth.json")
         subprocess.run(
-            [sys.executable, str(Path(args.kit) / "make_footage.py"), "--scene", args.scene, "--seed",
-             str(args.seed), "--seconds", str(seconds), "--size", args.size, "--out", str(out),
-             "--truth", str(truth)],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                str(Path(args.kit) / "make_footage.py"),
+                "--scene",
+                args.scene,
+                "--seed",
+                str(args.seed),
+                "--seconds",
+                str(seconds),
+                "--size",
+                args.size,
+                "--out",
+                str(out),
+                "--truth",
+                str(truth),
+            ],
+            check=True,
+            capture_output=True,
         )
         return truth
     sys.path.insert(0, str(ROOT))
@@ -62,8 +76,23 @@ def make_clip(out: Path, args: argparse.Namespace, seconds: float) -> Path | Non
 def plain_ffmpeg(src: Path, out: Path) -> float:
     started = time.perf_counter()
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-c:v", "libx264", "-preset",
-         "veryfast", "-crf", "23", "-c:a", "aac", str(out)],
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(src),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-c:a",
+            "aac",
+            str(out),
+        ],
         check=True,
     )
     return time.perf_counter() - started
@@ -109,7 +138,8 @@ def main() -> None:
             mine.append(seconds)
         report = {
             "release_preset": args.preset,
-            "clip": f"{args.size} {args.seconds:g} s ({frames} frames)" + (f", kit {args.scene} seed {args.seed}" if args.kit else ""),
+            "clip": f"{args.size} {args.seconds:g} s ({frames} frames)"
+            + (f", kit {args.scene} seed {args.seed}" if args.kit else ""),
             "plain_ffmpeg_s": round(min(plain), 2),
             "redact_s": round(min(mine), 2),
             "ratio": round(min(mine) / min(plain), 2),
@@ -125,11 +155,21 @@ def main() -> None:
             report[f"peak_rss_mib_{args.seconds * 3:g}s"] = rss_long
         if truth is not None:
             scored = subprocess.run(
-                [sys.executable, str(Path(args.kit) / "score.py"), str(src), str(tmp / "release.mp4"), str(truth)],
-                check=True, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    str(Path(args.kit) / "score.py"),
+                    str(src),
+                    str(tmp / "release.mp4"),
+                    str(truth),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             )
             score = json.loads(scored.stdout)
-            report.update({k: score[k] for k in ("recall", "worst_leak_run", "over_redaction", "recall_by_width")})
+            report.update(
+                {k: score[k] for k in ("recall", "worst_leak_run", "over_redaction", "recall_by_width")}
+            )
         print(json.dumps(report, indent=1))
 
 

@@ -16,7 +16,7 @@ import pytest
 from redaction.decode import iter_frames
 from redaction.encode import ReleaseWriter
 from redaction.errors import Cancelled, ExportError, PlanError
-from redaction.export import TONE_HZ, export_release
+from redaction.export import DEFAULT_PRESET, TONE_HZ, export_release
 from redaction.hashing import sha256_file
 from redaction.plan import Box, Keyframe, Plan, Segment, Style, Track
 from redaction.probe import probe
@@ -115,7 +115,7 @@ def test_default_quality_release_still_hides_every_box(tmp_path):
     out = tmp_path / "release.mp4"
     plan = moving_plan(source)
     result = export_release(source, plan, out)
-    assert (result.encoder["preset"], result.encoder["crf"]) == ("veryfast", 23)
+    assert (result.encoder["preset"], result.encoder["crf"]) == (DEFAULT_PRESET, 23)
     assert_boxes_filled(out, plan)
 
 

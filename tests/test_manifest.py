@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from redaction.errors import Cancelled, PlanError
+from redaction.export import DEFAULT_PRESET
 from redaction.hashing import sha256_file
 from redaction.manifest import PackagePaths, checksum_line, export_package, plan_sha256
 from redaction.plan import Plan
@@ -70,7 +71,7 @@ def test_package_files_manifest_and_checksums(original, tmp_path):
     assert manifest["models"] == models
     assert manifest["engine"]["name"] == "bwc-redact" and manifest["engine"]["version"]
     assert manifest["ffmpeg"]["version"].startswith("ffmpeg version")
-    assert manifest["encoder"]["preset"] == "veryfast" and manifest["encoder"]["crf"] == 23
+    assert manifest["encoder"]["preset"] == DEFAULT_PRESET and manifest["encoder"]["crf"] == 23
     created = dt.datetime.strptime(manifest["created_utc"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     assert abs((dt.datetime.now(dt.UTC) - created).total_seconds()) < 120
     assert str(original.parent) not in paths.manifest.read_text(encoding="utf-8")  # no local folder names
