@@ -74,7 +74,9 @@ class Edit:
         return bool(self.tracks or self.segments)
 
     def changed_ids(self) -> set[str]:
-        return {c.id for c in self.tracks} | {c.id for c in self.segments} | {c.track_id for c in self.decisions}
+        return (
+            {c.id for c in self.tracks} | {c.id for c in self.segments} | {c.track_id for c in self.decisions}
+        )
 
     def inverse(self) -> Edit:
         return Edit(
@@ -92,13 +94,20 @@ class Edit:
             tracks[c.id] = TrackChange(c.id, first.before, c.after, first.position)
         segments = {c.id: c for c in self.segments}
         for c in later.segments:
-            segments[c.id] = SegmentChange(c.id, segments[c.id].before if c.id in segments else c.before, c.after)
+            segments[c.id] = SegmentChange(
+                c.id, segments[c.id].before if c.id in segments else c.before, c.after
+            )
         decisions = {c.track_id: c for c in self.decisions}
         for c in later.decisions:
             first = decisions[c.track_id].before if c.track_id in decisions else c.before
             decisions[c.track_id] = DecisionChange(c.track_id, first, c.after)
-        return Edit(later.label or self.label, tuple(tracks.values()), tuple(segments.values()),
-                    tuple(decisions.values()), later.select or self.select)
+        return Edit(
+            later.label or self.label,
+            tuple(tracks.values()),
+            tuple(segments.values()),
+            tuple(decisions.values()),
+            later.select or self.select,
+        )
 
     def apply(self, plan: Plan) -> None:
         """Bring ``plan`` to the "after" state (in place). Track order is kept (a
@@ -138,8 +147,13 @@ class Edit:
 # ------------------------------------------------------------------ helpers
 def _copy_track(track: Track) -> Track:
     return Track(
-        id=track.id, keyframes=list(track.keyframes), kind=track.kind, label=track.label,
-        decision=track.decision, reason=track.reason, note=track.note,
+        id=track.id,
+        keyframes=list(track.keyframes),
+        kind=track.kind,
+        label=track.label,
+        decision=track.decision,
+        reason=track.reason,
+        note=track.note,
         possible_minor=track.possible_minor,
         minor_evidence=None if track.minor_evidence is None else dict(track.minor_evidence),
     )
@@ -148,8 +162,13 @@ def _copy_track(track: Track) -> Track:
 def copy_plan(plan: Plan) -> Plan:
     """A copy that edits may change without touching ``plan`` (cheaper than a JSON round trip:
     keyframes and boxes are immutable and shared)."""
-    return Plan(video=replace(plan.video), tracks=[_copy_track(t) for t in plan.tracks],
-                segments=[replace(s) for s in plan.segments], style=replace(plan.style), engine=dict(plan.engine))
+    return Plan(
+        video=replace(plan.video),
+        tracks=[_copy_track(t) for t in plan.tracks],
+        segments=[replace(s) for s in plan.segments],
+        style=replace(plan.style),
+        engine=dict(plan.engine),
+    )
 
 
 def _undecided(track: Track) -> Track:
@@ -186,7 +205,9 @@ def _check_box(plan: Plan, box: Box) -> Box:
     return clipped
 
 
-def _geometry_edit(label: str, plan: Plan, before: Track, after: Track | None, select: str | None = None) -> Edit:
+def _geometry_edit(
+    label: str, plan: Plan, before: Track, after: Track | None, select: str | None = None
+) -> Edit:
     """A change of one track's geometry; a release decision on it lapses (it must be made again)."""
     decisions = ()
     if before.decision == "release" and after is not None:
@@ -195,8 +216,9 @@ def _geometry_edit(label: str, plan: Plan, before: Track, after: Track | None, s
 
 
 # ------------------------------------------------------------------ decisions
-def set_decision(plan: Plan, track_id: str, decision: Decision | None, reason: str | None = None,
-                 note: str = "") -> Edit:
+def set_decision(
+    plan: Plan, track_id: str, decision: Decision | None, reason: str | None = None, note: str = ""
+) -> Edit:
     """Redact or release a track (``None``: back to undecided).
 
     A possible minor is never released without a reason (ordinance D.3); the
@@ -211,12 +233,16 @@ def set_decision(plan: Plan, track_id: str, decision: Decision | None, reason: s
     if after == decision_state(track):
         return Edit("No change")
     verb = {"redact": "Redact", "release": "Release", None: "Clear decision on"}[decision]
-    return Edit(f"{verb} {track_id}", decisions=(DecisionChange(track_id, decision_state(track), after),),
-                select=track_id)
+    return Edit(
+        f"{verb} {track_id}",
+        decisions=(DecisionChange(track_id, decision_state(track), after),),
+        select=track_id,
+    )
 
 
-def set_decisions(plan: Plan, track_ids: Iterable[str], decision: Decision | None, reason: str | None = None,
-                  note: str = "") -> Edit:
+def set_decisions(
+    plan: Plan, track_ids: Iterable[str], decision: Decision | None, reason: str | None = None, note: str = ""
+) -> Edit:
     """The same decision on several tracks, as one step."""
     edit = Edit("No change")
     ids = list(track_ids)
@@ -241,8 +267,9 @@ def set_box(plan: Plan, track_id: str, frame: int, box: Box) -> Edit:
     keyframes = [k for k in track.keyframes if k.frame != frame] + [Keyframe(frame, box, "human")]
     after = _undecided(track)
     after.set_keyframes(keyframes)
-    return _geometry_edit(f"Move box of {track_id}" if old else f"Add keyframe to {track_id}", plan, track, after,
-                          track_id)
+    return _geometry_edit(
+        f"Move box of {track_id}" if old else f"Add keyframe to {track_id}", plan, track, after, track_id
+    )
 
 
 def add_keyframe(plan: Plan, track_id: str, frame: int) -> Edit:
@@ -302,8 +329,16 @@ def extend_track(plan: Plan, track_id: str, frame: int) -> Edit:
 
 
 # ------------------------------------------------------------------ tracks
-def add_region(plan: Plan, frame: int, box: Box, *, end: int | None = None, label: str = "manual",
-               track_id: str | None = None, reason: str | None = None) -> Edit:
+def add_region(
+    plan: Plan,
+    frame: int,
+    box: Box,
+    *,
+    end: int | None = None,
+    label: str = "manual",
+    track_id: str | None = None,
+    reason: str | None = None,
+) -> Edit:
     """A manual region (anything the detector missed: a face, screen, document,
     tattoo, plate) from ``frame`` to ``end`` (inclusive; default: that frame only).
     With a withholding ``reason`` it is decided "redact" in the same step."""
@@ -314,15 +349,23 @@ def add_region(plan: Plan, frame: int, box: Box, *, end: int | None = None, labe
     if end > frame:
         keyframes.append(Keyframe(end, box, "human"))
     new_id = track_id or plan.new_id("m")
-    track = Track(id=new_id, keyframes=keyframes, kind="manual", label=label,
-                  decision="redact" if reason else None, reason=reason)
+    track = Track(
+        id=new_id,
+        keyframes=keyframes,
+        kind="manual",
+        label=label,
+        decision="redact" if reason else None,
+        reason=reason,
+    )
     return Edit(f"Add region {new_id}", (TrackChange(new_id, None, track),), select=new_id)
 
 
 def delete_track(plan: Plan, track_id: str) -> Edit:
     """Remove a track; the copy kept in the edit (decision included) is what an undo restores."""
     track = plan.track(track_id)
-    return Edit(f"Delete {track_id}", (TrackChange(track_id, _copy_track(track), None, _position(plan, track_id)),))
+    return Edit(
+        f"Delete {track_id}", (TrackChange(track_id, _copy_track(track), None, _position(plan, track_id)),)
+    )
 
 
 def set_label(plan: Plan, track_id: str, label: str) -> Edit:
@@ -393,16 +436,22 @@ def merge_tracks(plan: Plan, track_ids: Iterable[str]) -> Edit:
                 box = box.union(other)
             box = outward(box)
         own = [p.keyframe_at(frame) for p in parts]
-        source = "auto" if len(boxes) == 1 and any(k is not None and k.box == box and k.source == "auto"
-                                                    for k in own) else "human"
+        source = (
+            "auto"
+            if len(boxes) == 1 and any(k is not None and k.box == box and k.source == "auto" for k in own)
+            else "human"
+        )
         keyframes.append(Keyframe(frame, box, source))
     merged = _undecided(parts[0])
     merged.set_keyframes(_simplify(_trim(keyframes)))
     merged.kind = "face" if any(p.kind == "face" for p in parts) else "manual"
     merged.possible_minor = any(p.possible_minor for p in parts)
     evidence = {p.id: p.minor_evidence for p in parts if p.minor_evidence}
-    merged.minor_evidence = evidence[ids[0]] if len(evidence) == 1 and ids[0] in evidence else (
-        {"merged_from": evidence} if evidence else None)
+    merged.minor_evidence = (
+        evidence[ids[0]]
+        if len(evidence) == 1 and ids[0] in evidence
+        else ({"merged_from": evidence} if evidence else None)
+    )
     changes = [TrackChange(ids[0], _copy_track(parts[0]), merged)]
     decisions = []
     # The merged track stays redacted only if every part was; otherwise someone decides it anew.
@@ -432,15 +481,25 @@ def _simplify(keyframes: list[Keyframe]) -> list[Keyframe]:
 
 
 # ------------------------------------------------------------------ segments
-def add_segment(plan: Plan, start: int, end: int, *, video: VideoAction | None = "blackout",
-                audio: AudioAction | None = None, reason: str | None = None, note: str = "",
-                segment_id: str | None = None) -> Edit:
+def add_segment(
+    plan: Plan,
+    start: int,
+    end: int,
+    *,
+    video: VideoAction | None = "blackout",
+    audio: AudioAction | None = None,
+    reason: str | None = None,
+    note: str = "",
+    segment_id: str | None = None,
+) -> Edit:
     """A whole-frame blackout and/or audio mute/tone over frames ``[start, end)``, with its reason code."""
     if not reason:
         raise PlanError("A segment needs a reason code from the ordinance (for example D3-RESIDENCE).")
     start, end = max(0, start), min(end, plan.video.frame_count)
     segment = Segment(segment_id or plan.new_id("s"), start, end, video, audio, reason, (note or "").strip())
-    return Edit(f"Add segment {segment.id}", segments=(SegmentChange(segment.id, None, segment),), select=segment.id)
+    return Edit(
+        f"Add segment {segment.id}", segments=(SegmentChange(segment.id, None, segment),), select=segment.id
+    )
 
 
 def change_segment(plan: Plan, segment_id: str, **changes: object) -> Edit:
@@ -450,12 +509,16 @@ def change_segment(plan: Plan, segment_id: str, **changes: object) -> Edit:
         raise PlanError(f"There is no segment {segment_id}.")
     new = replace(old, **changes)  # Segment checks the range and the actions itself
     if new.end > plan.video.frame_count:
-        raise PlanError(f"Segment {segment_id} would end past the recording's {plan.video.frame_count} frames.")
+        raise PlanError(
+            f"Segment {segment_id} would end past the recording's {plan.video.frame_count} frames."
+        )
     if new == old:
         return Edit("No change")
     if not new.reason:
         raise PlanError(f"Segment {segment_id} needs a reason code.")
-    return Edit(f"Change segment {segment_id}", segments=(SegmentChange(segment_id, old, new),), select=segment_id)
+    return Edit(
+        f"Change segment {segment_id}", segments=(SegmentChange(segment_id, old, new),), select=segment_id
+    )
 
 
 def delete_segment(plan: Plan, segment_id: str) -> Edit:

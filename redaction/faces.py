@@ -26,7 +26,9 @@ class PaddingParams:
     max_extra: float = 0.25
     unreliable: float = 0.08  # extra when only camera motion carried the box
     pixels: float = 2.0  # absolute margin on each side
-    neighbours: int = 0  # frames on each side merged into each box (measured: no fewer leaks, 1.5% more cost) ...
+    neighbours: int = (
+        0  # frames on each side merged into each box (measured: no fewer leaks, 1.5% more cost) ...
+    )
     neighbour_shift: float = 9.0  # ... unless that frame's box is further than this share of the face away
 
 

@@ -89,7 +89,10 @@ def atomic_write_bytes(final: Path | str, data: bytes, mode: int | None = None) 
     The file gets the usual permissions (as the umask allows) unless ``mode`` says otherwise.
     """
     try:
-        with atomic_path(final, mode=default_file_mode() if mode is None else mode) as tmp, open(tmp, "wb") as handle:
+        with (
+            atomic_path(final, mode=default_file_mode() if mode is None else mode) as tmp,
+            open(tmp, "wb") as handle,
+        ):
             handle.write(data)
     except OSError as error:
         raise RedactionError(describe_os_error(error, final)) from error

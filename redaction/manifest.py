@@ -218,7 +218,9 @@ def write_package_files(
     the release never appears); returns (release SHA-256, manifest).
     """
     release_sha256 = sha256_file(release_file, cancel=cancel)
-    manifest = build_manifest(info, plan, paths, result, release_file, original_sha256, release_sha256, models, extra)
+    manifest = build_manifest(
+        info, plan, paths, result, release_file, original_sha256, release_sha256, models, extra
+    )
     try:
         atomic_write_text(paths.manifest, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
         written.append(paths.manifest)

@@ -215,33 +215,44 @@ def follow_small(prev: np.ndarray, cur: np.ndarray, box: Box, predicted: Box) ->
     return Box(box.x + dx, box.y + dy, box.w, box.h), float(best)
 
 
-PATCH = 16
+LOOK = 24  # px: the face's middle is compared at this size
 
 
-def appearance(gray: np.ndarray, box: Box) -> np.ndarray | None:
-    """A face's look as a small normalised patch, to tell whether a box still holds it.
-
-    Only the middle of the box is used: its rim is background, which changes as
-    the face moves and would make the same face look different.
-    """
+def face_look(gray: np.ndarray, box: Box) -> np.ndarray | None:
+    """The middle of a face box at ``LOOK`` px, to search for later with ``likeness``."""
     h, w = gray.shape[:2]
     bounds = box.grown(-0.2 * box.w, -0.2 * box.h).pixel_bounds(w, h)
-    if bounds is None or bounds[2] - bounds[0] < 4 or bounds[3] - bounds[1] < 4:
+    if bounds is None or bounds[2] - bounds[0] < 8 or bounds[3] - bounds[1] < 8:
         return None
-    patch = cv2.resize(
-        gray[bounds[1] : bounds[3], bounds[0] : bounds[2]], (PATCH, PATCH), interpolation=cv2.INTER_AREA
+    return cv2.resize(
+        gray[bounds[1] : bounds[3], bounds[0] : bounds[2]], (LOOK, LOOK), interpolation=cv2.INTER_AREA
     )
-    v = patch.astype(np.float32).ravel()
-    v -= v.mean()
-    norm = float(np.linalg.norm(v))
-    return v / norm if norm > 1e-3 else None
 
 
-def resemblance(a: np.ndarray | None, b: np.ndarray | None) -> float:
-    """Correlation of two appearance patches, 1 = identical; 1 when either is unknown."""
-    if a is None or b is None:
+def likeness(look: np.ndarray | None, gray: np.ndarray, box: Box) -> float:
+    """How well ``look`` matches the middle of ``box`` in ``gray``, allowing ~15% misplacement.
+
+    Normalised cross-correlation, best over small shifts: the same face a few
+    pixels off or slightly turned stays near 1, a wall or another face falls
+    low. 1.0 when it cannot be measured (no look, box off the picture).
+    """
+    if look is None:
         return 1.0
-    return float(a @ b)
+    h, w = gray.shape[:2]
+    inner = box.grown(-0.2 * box.w, -0.2 * box.h)
+    k = LOOK / max(inner.w, 1e-6)
+    slack = 0.25 * inner.w
+    bounds = inner.grown(slack, slack * inner.h / max(inner.w, 1e-6)).pixel_bounds(w, h)
+    if bounds is None:
+        return 1.0
+    area = gray[bounds[1] : bounds[3], bounds[0] : bounds[2]]
+    size = (max(1, round(area.shape[1] * k)), max(1, round(area.shape[0] * LOOK / max(inner.h, 1e-6))))
+    if size[0] < LOOK or size[1] < LOOK:
+        return 1.0  # too much of it is outside the picture to tell
+    search = cv2.resize(area, size, interpolation=cv2.INTER_AREA)
+    scores = cv2.matchTemplate(search, look, cv2.TM_CCOEFF_NORMED)
+    best = float(scores.max())
+    return best if np.isfinite(best) else 1.0
 
 
 def camera_grid(width: int, height: int, columns: int = 16, rows: int = 9) -> np.ndarray:

@@ -462,7 +462,9 @@ class Plan:
         if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
             raise PlanError("This is not a bwc-redact plan (tracks.json).")
         if data.get("version") != PLAN_VERSION:
-            raise PlanError(f"Plan version {data.get('version')!r} is not supported (expected {PLAN_VERSION}).")
+            raise PlanError(
+                f"Plan version {data.get('version')!r} is not supported (expected {PLAN_VERSION})."
+            )
         plan = cls(
             video=VideoRef.from_json(data.get("video") or {}),
             tracks=[Track.from_json(t) for t in data.get("tracks", [])],
@@ -499,4 +501,3 @@ class Plan:
         except json.JSONDecodeError as error:
             raise PlanError(f"{path}: the plan is not valid JSON (line {error.lineno}).") from error
         return cls.from_json(data)
-

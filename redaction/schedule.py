@@ -75,7 +75,9 @@ class Sweep:
         self.width, self.height = width, height
         self.levels = levels
         self.regions = {lv.name: grid(width, height, lv.side, lv.overlap, lv.model, lv.name) for lv in levels}
-        self._bounds = {name: _region_bounds(regions, width, height) for name, regions in self.regions.items()}
+        self._bounds = {
+            name: _region_bounds(regions, width, height) for name, regions in self.regions.items()
+        }
         self._claim = {
             lv.name: np.full(
                 len(self.regions[lv.name]),

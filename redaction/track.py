@@ -39,12 +39,12 @@ from .motion import (
     SMALL_FACE,
     GrayPyramid,
     Similarity,
-    appearance,
     camera_motion,
+    face_look,
     follow_box,
     follow_small,
+    likeness,
     novelty,
-    resemblance,
 )
 from .plan import Box
 from .schedule import Sweep, default_levels
@@ -68,7 +68,7 @@ class TrackerParams:
     tail_frames: int = 8  # frames kept after the last confirmation of an ended track
     offscreen_seconds: float = 5.0  # how long a face that left the picture is expected back
     detectable_share: float = 0.6  # a face less inside the picture than this cannot be re-detected
-    gone_below: float = 0.3  # a box whose picture correlates less than this with the face ...
+    gone_below: float = 0.4  # a box whose picture correlates less than this with the face ...
     gone_frames: int = 4  # ... for this many frames in a row no longer holds it (carrying back)
     shrink_limit: float = 0.8  # a detection may shrink a track's box at most this much at once
     revive_seconds: float = 3.0  # a lost face found again near where it should be within this keeps its track
@@ -219,7 +219,7 @@ class FaceTracker:
             track.trusted = index  # back in view where the camera motion says it should be
             track.offscreen_since = None
         if share >= 0.9 and track.last_detection != index and _looks_checkable(track.box(index)):
-            if resemblance(track.look, appearance(self._gray, track.box(index))) < p.gone_below:
+            if likeness(track.look, self._gray, track.box(index)) < p.gone_below:
                 if track.unlike_since is None:
                     track.unlike_since = index
             else:
@@ -410,7 +410,7 @@ class FaceTracker:
             box = Box(box.cx - w / 2, box.cy - h / 2, w, h)
         track.observations[index] = FaceObservation(index, box, 0, True)
         track.last_detection = track.trusted = index
-        track.look = appearance(self._gray, box)
+        track.look = face_look(self._gray, box)
         track.unlike_since = None
         track.scores.append(det.score)
         self._keep_crop(track, det, index, frame)
@@ -447,6 +447,8 @@ class FaceTracker:
         box = track.box(index)
         if box is None or not history or history[-1].index != index:
             return
+        # Compare with the face as it looked where the carry starts, not at its latest sighting.
+        look = face_look(history[-1].gray, box)
         unlike: list[int] = []
         blind: list[int] = []
         for k in range(len(history) - 1, 0, -1):
@@ -474,10 +476,7 @@ class FaceTracker:
                         break
                 else:
                     blind.clear()
-                if (
-                    _looks_checkable(box)
-                    and resemblance(track.look, appearance(prev.gray, box)) < p.gone_below
-                ):
+                if _looks_checkable(box) and likeness(look, prev.gray, box) < p.gone_below:
                     unlike.append(prev.index)
                     if len(unlike) >= p.gone_frames:
                         break  # the face was not there yet (it appeared, or stepped out from behind)
