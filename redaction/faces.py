@@ -101,7 +101,8 @@ def simplify(boxes: dict[int, Box], tolerance: float = 0.5) -> list[Keyframe]:
                     break
             keys.append(Keyframe(run[best], boxes[run[best]]))
             a = best
-        keys.append(Keyframe(run[-1] + 1, None))  # the face is gone after its run
+        if j + 1 < len(frames):
+            keys.append(Keyframe(run[-1] + 1, None))  # gone until the next run (after the last, box_at says so)
         i = j + 1
     # A span's end is the next span's start: keep one keyframe per frame.
     unique: dict[int, Keyframe] = {}

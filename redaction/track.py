@@ -73,6 +73,7 @@ class TrackerParams:
     shrink_limit: float = 0.8  # a detection may shrink a track's box at most this much at once
     revive_seconds: float = 3.0  # a lost face found again near where it should be within this keeps its track
     revive_every: int = 6  # frames between looks at where a lost face should be
+    bridge_seconds: float = 1.0  # the longest gap a found-again face is carried back over
     back_seconds: float = 3.0  # the most a new track may be carried backwards
     back_sweeps: float = 1.5  # ... and no more than this many sweeps of the level that found it
     back_margin: int = 6
@@ -150,6 +151,7 @@ class FaceTracker:
         )
         self._offscreen_limit = max(1, round(self.params.offscreen_seconds * fps))
         self._revive_limit = max(1, round(self.params.revive_seconds * fps))
+        self._bridge = max(1, round(self.params.bridge_seconds * fps))
         self.index = -1
 
     @property
@@ -397,7 +399,9 @@ class FaceTracker:
         track.alive, track.lost_since, track.ghost = True, None, None
         track.misses, track.offscreen_since, track.unlike_since = 0, None, None
         self._confirm(track, det, index, frame)
-        track.carry = (index, index - gap_from - 1)
+        # Bridge a short loss (a blink of the detector, a passing occlusion); a long one is
+        # more likely a different face that appeared there: carry it back as a new one would be.
+        track.carry = (index, min(index - gap_from - 1, self._bridge))
 
     def _confirm(self, track: FaceTrack, det: Detection, index: int, frame: RgbSource) -> None:
         box = det.face_box()

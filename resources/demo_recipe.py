@@ -54,12 +54,13 @@ def _wall(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
 
 def _canvas(height: int, rng: np.random.Generator) -> np.ndarray:
     gap = int(height * 0.45)
+    scale = height / 810  # face sizes are given for a 540 px tall clip (a 810 px wall)
     scaled = []
     for name, face_width, _ in PORTRAITS:
         photo = cv2.imread(str(PHOTOS / name), cv2.IMREAD_COLOR)
         if photo is None:
             raise FileNotFoundError(f"Demo photo {name} is missing from {PHOTOS}.")
-        f = face_width / FACE_WIDTH_IN_PHOTO[name]
+        f = face_width * scale / FACE_WIDTH_IN_PHOTO[name]
         scaled.append(
             cv2.resize(photo, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
         )
