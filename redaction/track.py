@@ -407,6 +407,13 @@ class FaceTracker:
         box = det.face_box()
         before = track.box(index)
         if before is not None and track.last_detection >= 0:
+            if det.cut:
+                # A tile's edge cut the face: the box is shifted toward the part it saw. Keep
+                # where the face was followed to as well, so the cut-off part stays covered.
+                track.observations[index] = FaceObservation(index, box.union(before), 0, True)
+                track.last_detection = track.trusted = index
+                track.scores.append(det.score)
+                return
             # Grow at once, shrink slowly: a detector that sees only part of a face must not
             # uncover the rest.
             w = max(box.w, before.w * self.params.shrink_limit)
