@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--photos", help="photos folder for --cases-json")
     ap.add_argument("--keep", help="keep footage and releases in this folder")
     ap.add_argument("--preset", default=None, help="x264 preset for the release (default: the engine's)")
+    ap.add_argument("--repeat", type=int, default=2, help="timed pairs per case, alternating; the best of each kept")
     args = ap.parse_args()
     kit = Path(args.kit).resolve()
     cases_json = Path(args.cases_json) if args.cases_json else kit / "cases" / "cases.json"
@@ -60,8 +61,12 @@ def main() -> None:
                     capture_output=True,
                     env={**os.environ, **env},
                 )
-            plain = plain_ffmpeg(footage, folder / "plain.mp4")
-            seconds, rss, tracks = redact_run(footage, folder / "release.mp4", args.preset)
+            plains, mine = [], []
+            for _ in range(args.repeat):  # alternate, so a slow spell of the machine hits both
+                plains.append(plain_ffmpeg(footage, folder / "plain.mp4"))
+                seconds, rss, tracks = redact_run(footage, folder / "release.mp4", args.preset)
+                mine.append(seconds)
+            plain, seconds = min(plains), min(mine)
             scored = subprocess.run(
                 [
                     sys.executable,
