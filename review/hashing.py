@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from redaction.hashing import CHUNK, file_digest
 from redaction.progress import CancelToken, ProgressCallback
 
 GENESIS_HASH = "0" * 64
-CHUNK = 1 << 20  # 1 MiB: large enough for disk throughput, small enough to be irrelevant in RSS
 
 
 def canonical_json(value: Any) -> str:
@@ -41,23 +41,8 @@ def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
 def sha256_file(
     path: Path | str, progress: ProgressCallback | None = None, cancel: CancelToken | None = None
 ) -> str:
-    """SHA-256 of a file of any size in constant memory; progress is in bytes."""
-    digest = hashlib.sha256()
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
-    with open(path, "rb") as handle:
-        total = os.fstat(handle.fileno()).st_size
-        done = 0
-        while True:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            n = handle.readinto(buffer)
-            if not n:
-                break
-            digest.update(view[:n])
-            done += n
-            _report(progress, done, total)
-    return digest.hexdigest()
+    """SHA-256 of a file of any size in constant memory; progress is in bytes; raises ``OSError``."""
+    return file_digest(path, progress=progress, cancel=cancel)
 
 
 def copy_and_hash(
