@@ -17,8 +17,8 @@ from pathlib import Path
 from .errors import RedactionError
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Without syncing the directory a rename can be lost on power failure.
+def fsync_dir(directory: Path) -> None:
+    """Flush a folder's entries: without it a rename can be lost on power failure."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -76,7 +76,7 @@ def atomic_path(final: Path | str, suffix: str | None = None, mode: int | None =
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, final)
-        _fsync_dir(directory)
+        fsync_dir(directory)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from redaction.errors import InputError
-from redaction.fsutil import describe_os_error
+from redaction.fsutil import describe_os_error, fsync_dir
 from redaction.progress import CancelToken, ProgressCallback
 
 from .errors import CaseError
@@ -103,15 +103,6 @@ def writable(folder: Path) -> Iterator[None]:
     finally:
         with contextlib.suppress(OSError):
             os.chmod(folder, 0o555)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class RecordingsMixin(CaseStore):
@@ -271,5 +262,5 @@ class RecordingsMixin(CaseStore):
         # Not created: left by an ingest killed after placing the file and before recording it.
         if not created and sha256_file(final) != sha:
             raise CaseError(f"{final.name} already exists in evidence/ with other content; run verify.")
-        _fsync_dir(self.layout.evidence)
+        fsync_dir(self.layout.evidence)
         return created

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from redaction.errors import RedactionError
-from redaction.fsutil import describe_os_error
+from redaction.fsutil import describe_os_error, fsync_dir
 from redaction.progress import CancelToken, ProgressCallback
 
 from . import package
@@ -95,15 +95,6 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def deliver(folder: Path, files: dict[str, str], out_dir: Path) -> None:
     """Copy a finished package to ``out_dir`` (new or empty), checking every copy."""
     out_dir = out_dir.absolute()
@@ -120,11 +111,11 @@ def deliver(folder: Path, files: dict[str, str], out_dir: Path) -> None:
                 os.fsync(handle.fileno())
             if sha256_file(work / name) != sha:
                 raise CaseError(f"The copy of {name} in {out_dir} came out different from the case's; nothing was delivered.")
-        _fsync_dir(work)
+        fsync_dir(work)
         if out_dir.exists():
             out_dir.rmdir()
         os.rename(work, out_dir)
-        _fsync_dir(out_dir.parent)
+        fsync_dir(out_dir.parent)
     except OSError as error:
         shutil.rmtree(work, ignore_errors=True)
         raise CaseError(describe_os_error(error, out_dir)) from error
@@ -298,9 +289,9 @@ class ReleaseMixin(PlanMixin):
                 files["SHA256SUMS"] = sha256_file(building / "SHA256SUMS")
                 for name in files:
                     os.chmod(building / name, 0o444)
-                _fsync_dir(building)
+                fsync_dir(building)
                 os.rename(building, final)
-                _fsync_dir(exports)
+                fsync_dir(exports)
             except OSError as error:
                 shutil.rmtree(building, ignore_errors=True)
                 raise CaseError(describe_os_error(error, final)) from error
