@@ -97,6 +97,17 @@ def _crf(text: str) -> float:
     return value
 
 
+def add_release_arguments(parser: argparse.ArgumentParser, style_help: str) -> None:
+    """The options every command that writes a release shares."""
+    parser.add_argument("--style", choices=["solid", "blur", "pixelate"], help=style_help)
+    parser.add_argument(
+        "--preset", choices=PRESETS, default=DEFAULT_PRESET, help=f"x264 preset ({DEFAULT_PRESET})"
+    )
+    parser.add_argument(
+        "--crf", type=_crf, default=DEFAULT_CRF, help=f"x264 quality, lower is better ({DEFAULT_CRF})"
+    )
+
+
 def register_export(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export",
@@ -115,17 +126,7 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="RELEASE.mp4", help="release file (or folder)"
     )
-    parser.add_argument(
-        "--style",
-        choices=["solid", "blur", "pixelate"],
-        help="override the plan's style (default: the plan's)",
-    )
-    parser.add_argument(
-        "--preset", choices=PRESETS, default=DEFAULT_PRESET, help=f"x264 preset ({DEFAULT_PRESET})"
-    )
-    parser.add_argument(
-        "--crf", type=_crf, default=DEFAULT_CRF, help=f"x264 quality, lower is better ({DEFAULT_CRF})"
-    )
+    add_release_arguments(parser, style_help="override the plan's style (default: the plan's)")
     parser.add_argument("--recording", metavar="ID", help="export this recording of the case folder INPUT")
     try:
         from app.commands.case import add_user_arguments
@@ -196,13 +197,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     redact.add_argument("input", metavar="INPUT", help="the original video (never modified)")
     redact.add_argument("-o", "--output", required=True, metavar="RELEASE.mp4", help="release file to write")
-    redact.add_argument("--style", choices=["solid", "blur", "pixelate"], help="box style (default solid)")
-    redact.add_argument(
-        "--preset", choices=PRESETS, default=DEFAULT_PRESET, help=f"x264 preset ({DEFAULT_PRESET})"
-    )
-    redact.add_argument(
-        "--crf", type=_crf, default=DEFAULT_CRF, help=f"x264 quality, lower is better ({DEFAULT_CRF})"
-    )
+    add_release_arguments(redact, style_help="box style (default solid)")
     redact.set_defaults(handler=_redact)
 
     detect = subparsers.add_parser(
