@@ -7,12 +7,17 @@ One pass over the video, frame by frame, constant memory:
    box follows the camera's motion plus the face's own recent drift.
 2. The detector looks at this frame's slice of the sweep (``schedule``) and
    at a crop around every track due for re-detection.
-3. Detections re-anchor the tracks they overlap; the others start new tracks.
-4. A new track is carried *backwards* through the last couple of seconds of
-   frames (kept as flow pyramids) to the moment the face entered the picture,
-   because it may have been visible before the sweep reached it.
-5. A track that is not re-detected for a while, or that leaves the picture,
-   ends.
+3. Detections re-anchor the tracks they overlap (a weak first detection must
+   be confirmed by the other model); the others start new tracks.
+4. A few frames after it starts (once its motion is known), a new track is
+   carried *backwards* through the last three seconds of frames (kept as
+   flow pyramids) to where the face entered the picture, because it may have
+   been visible before the sweep reached it; it stops where the picture no
+   longer looks like the face.
+5. A track that leaves the picture is followed with the camera for a few
+   seconds (the officer may turn back). One the detector keeps missing is
+   *lost*: its box ends where the face was last seen, but for three seconds a
+   detection where it should be brings it back, bridging the gap.
 
 The output is, per track, a face box on every frame it covers, with how sure
 we are (frames since the detector last confirmed it). Turning that into
@@ -194,11 +199,11 @@ class FaceTracker:
         if dropped:
             self.tracks = [t for t in self.tracks if t not in dropped]
 
-    def _lost(self, index: int) -> list[FaceTrack]:
+    def _lost(self) -> list[FaceTrack]:
         return [t for t in self.tracks if t.lost_since is not None and t.ghost is not None]
 
     def _move_ghosts(self, camera: Similarity, index: int) -> None:
-        for track in self._lost(index):
+        for track in self._lost():
             if index - track.lost_since > self._revive_limit:
                 track.lost_since, track.ghost = None, None
                 continue
@@ -289,7 +294,7 @@ class FaceTracker:
             track.last_attempt = index
             regions.append(self._crop_region(box, sure=track.confirmed))
             self._refreshed.append(track)
-        for track in self._lost(index):
+        for track in self._lost():
             if (index - track.lost_since) % p.revive_every == 0 and self._inside_share(
                 track.ghost
             ) >= p.detectable_share:
@@ -383,7 +388,7 @@ class FaceTracker:
     def _lost_match(self, box: Box, index: int) -> FaceTrack | None:
         """A lost track whose face this could be: near where it should be, about its size."""
         best, best_score = None, 0.0
-        for track in self._lost(index):
+        for track in self._lost():
             ghost = track.ghost
             ratio = max(box.w, box.h) / max(ghost.w, ghost.h, 1e-6)
             near = ghost.grown(ghost.w * 0.5, ghost.h * 0.5)
