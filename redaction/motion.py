@@ -51,11 +51,13 @@ class Similarity:
 
 
 def flow(
-    prev: np.ndarray, cur: np.ndarray, points: np.ndarray, levels: int = LK_LEVELS
+    prev: np.ndarray, cur: np.ndarray, points: np.ndarray, levels: int = LK_LEVELS, check: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Track ``points`` (N x 2) from image ``prev`` to ``cur``; returns (new points, ok mask).
 
-    A point is kept only if tracking it back lands within 1 px of where it started.
+    With ``check``, a point is kept only if tracking it back lands within 1 px
+    of where it started (twice the cost; callers that fit a model with RANSAC
+    reject bad points themselves).
     """
     if len(points) == 0:
         return points, np.zeros(0, bool)
@@ -63,6 +65,8 @@ def flow(
     p1, st1, _ = cv2.calcOpticalFlowPyrLK(
         prev, cur, p0, None, winSize=LK_WINDOW, maxLevel=levels, criteria=_CRITERIA
     )
+    if not check:
+        return p1.reshape(-1, 2), st1.reshape(-1) == 1
     p0b, st2, _ = cv2.calcOpticalFlowPyrLK(
         cur, prev, p1, None, winSize=LK_WINDOW, maxLevel=levels, criteria=_CRITERIA
     )
@@ -113,7 +117,7 @@ def camera_motion(prev: GrayPyramid, cur: GrayPyramid) -> Similarity:
     a, b = prev.levels[level], cur.levels[level]
     h, w = a.shape[:2]
     grid = camera_grid(w, h, 10, 6)  # 60 points: plenty for a 4-parameter fit, 2.5x cheaper than 144
-    moved, ok = flow(a, b, grid, levels=3)
+    moved, ok = flow(a, b, grid, levels=3, check=False)
     fit = fit_similarity(grid[ok], moved[ok], threshold=0.5)
     if fit is None:
         return Similarity.identity()
