@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -222,25 +223,30 @@ class ParallelDetector:
     def detect_all(self, frame: RgbSource, regions: list[Region]) -> list[Detection]:
         if len(regions) < 2:
             return self._main.detect_all(frame, regions)
-        # Balance by cost: a full-range call costs about three short-range ones; small
-        # full-range crops stay together so they can share mosaics.
+        # Work units: each region alone, except small full-range crops, which go four to a
+        # mosaic. Both threads take the next unit until none is left, costliest first, so
+        # neither waits long for the other whatever the encoder takes from the machine.
         mosaic = [r for r in regions if r.model == "full" and r.side <= MOSAIC_MAX_SIDE]
-        rest = sorted((r for r in regions if r not in mosaic), key=lambda r: r.model != "full")
-        mine: list[Region] = list(mosaic)
-        theirs: list[Region] = []
-        load = {"mine": (len(mosaic) + 3) // 4 * 3, "theirs": 0}
-        for region in rest:
-            cost = 3 if region.model == "full" else 1
-            if load["theirs"] <= load["mine"]:
-                theirs.append(region)
-                load["theirs"] += cost
-            else:
-                mine.append(region)
-                load["mine"] += cost
-        future = self._pool.submit(self._helper.detect_all, frame, theirs) if theirs else None
-        found = self._main.detect_all(frame, mine)
-        if future is not None:
-            found.extend(future.result())
+        units = [mosaic[i : i + 4] for i in range(0, len(mosaic), 4)] if len(mosaic) >= 2 else []
+        singles = [r for r in regions if not (len(mosaic) >= 2 and r in mosaic)]
+        units += [[r] for r in sorted(singles, key=lambda r: r.model != "full")]
+        queue = iter(units)
+        lock = threading.Lock()
+
+        def take(detector: FaceDetector) -> list[Detection]:
+            found: list[Detection] = []
+            while True:
+                with lock:
+                    unit = next(queue, None)
+                if unit is None:
+                    return found
+                found.extend(detector.detect_all(frame, unit) if len(unit) > 1 else detector.detect(frame, unit[0]))
+
+        future = self._pool.submit(take, self._helper)
+        found = take(self._main)
+        found.extend(future.result())
+        # Which thread finished first must not change the result: the same video gives the same plan.
+        found.sort(key=lambda d: (d.box.x, d.box.y, d.box.w, d.box.h, -d.score, d.region_side))
         return found
 
 

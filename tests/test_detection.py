@@ -91,3 +91,9 @@ def test_detection_reports_progress_and_stops_when_cancelled(tmp_path) -> None:
     with pytest.raises(Cancelled):
         detect_faces(clip.path, progress=progress, cancel=token)
     assert seen[:5] == [1, 2, 3, 4, 5] and max(seen) <= 6
+
+
+def test_the_same_video_always_gives_the_same_plan(moving_face: tuple[FaceClip, Plan]) -> None:
+    clip, plan = moving_face
+    again = detect_faces(clip.path)
+    assert again.to_json()["tracks"] == plan.to_json()["tracks"]
