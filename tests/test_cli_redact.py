@@ -28,7 +28,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def hidden_share(luma: np.ndarray, box: tuple[int, int, int, int]) -> float:
     x, y, w, h = inner(box)
-    return float((luma[y:y + h, x:x + w] <= BLACK_Y + 4).mean())
+    return float((luma[y : y + h, x : x + w] <= BLACK_Y + 4).mean())
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,9 @@ def test_redact_writes_a_complete_package_that_hides_the_face_on_every_frame(cli
     assert "release:" in result.stdout and "face track" in result.stdout
     for name in ("release.mp4", "release.original.mp4", "release.manifest.json", "release.sha256"):
         assert (tmp_path / name).exists(), name
-    check = subprocess.run(["sha256sum", "-c", "release.sha256"], cwd=tmp_path, capture_output=True, text=True)
+    check = subprocess.run(
+        ["sha256sum", "-c", "release.sha256"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert sha256_file(clip.path) == before  # the original is untouched
     frames = 0
@@ -74,7 +76,9 @@ def test_detect_then_export_gives_the_same_protection(clip, tmp_path):
             assert hidden_share(frame.y, clip.boxes[index]) >= 0.95, index
 
 
-@pytest.mark.parametrize("content", [b"", b"not a video at all\n", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200])
+@pytest.mark.parametrize(
+    "content", [b"", b"not a video at all\n", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200]
+)
 def test_bad_input_is_one_line_error_and_nothing_is_written(tmp_path, content):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(content)
@@ -106,3 +110,41 @@ def test_a_cancelled_redact_leaves_no_release_and_no_manifest(clip, tmp_path):
     assert "release.mp4" not in leftovers and "release.manifest.json" not in leftovers
     assert "release.sha256" not in leftovers
     assert not any(".partial" in name for name in leftovers)
+
+
+def test_detect_in_a_case_recording_is_recorded_in_the_ledger_and_refused_to_an_auditor(clip, tmp_path):
+    from tests.review_support import make_case, open_as, password
+
+    case_dir = make_case(tmp_path / "case")
+    case = open_as(case_dir, "alice")
+    rec = case.ingest(clip.path).recording
+    case.close()
+    env: dict[str, str] = {}
+
+    def detect_as(user: str) -> subprocess.CompletedProcess:
+        env.update(BWC_REDACT_USER=user, BWC_REDACT_PASSWORD=password(user))
+        full = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent), **env)
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", "detect", str(case_dir), "--recording", str(rec.id)],
+            capture_output=True,
+            text=True,
+            env=full,
+        )
+
+    denied = detect_as("audrey")
+    assert (
+        denied.returncode == 1
+        and "Traceback" not in denied.stderr
+        and len(denied.stderr.strip().splitlines()) == 1
+    )
+    done = detect_as("alice")
+    assert done.returncode == 0, done.stderr
+    assert "undecided" in done.stdout
+    check = open_as(case_dir, "audrey")  # an auditor may read what was done
+    try:
+        plan = check.plan(rec.id)
+        assert plan.tracks and all(t.decision is None for t in plan.tracks)
+        actions = [e.action for e in check.ledger_entries()]
+        assert "detect.run" in actions and "denied" in actions
+    finally:
+        check.close()

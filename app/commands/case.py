@@ -296,6 +296,31 @@ def export_case_recording(args: argparse.Namespace) -> int:
     return 0
 
 
+def detect_case_recording(args: argparse.Namespace) -> int:
+    """``bwc-redact detect DIR --recording ID``: find the faces in a case recording and record
+    them in the case (ledger entry with engine and model versions), as the window does: every
+    track starts undecided. Called by the engine's ``detect`` command when ``--recording`` is given."""
+    from app.detection import detection_plan
+
+    recording = str(args.recording).strip()
+    if not recording.isdigit():
+        raise CaseError(f"--recording takes a recording number (see `bwc-redact case show`), not {args.recording!r}.")
+    with signed_in(args.input, getattr(args, "user", None)) as case:
+        rec = case.recording(int(recording))
+        case.require("plan.edit", f"detect faces in recording {rec.id}")
+        update, close = _bar("frame", "detect")
+        try:
+            plan = detection_plan(rec.path, progress=update, sha256=rec.sha256)
+        finally:
+            close()
+        digest = case.record_detection(rec.id, plan, replace=args.replace)
+    minors = sum(1 for t in plan.tracks if t.possible_minor)
+    print(f"Recorded {len(plan.tracks)} face tracks ({minors} possible minors) for recording {rec.id}; "
+          f"every one is undecided until reviewed.")
+    print(f"  plan sha256 {digest}")
+    return 0
+
+
 def _reasons(args: argparse.Namespace) -> int:
     table = load_reasons()
     print(f"Reason codes, table version {table.version}")

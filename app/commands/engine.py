@@ -156,6 +156,12 @@ def _summary(plan) -> str:  # noqa: ANN001 - redaction.plan.Plan
 
 
 def _detect(args: argparse.Namespace) -> int:
+    if args.recording is not None:
+        from app.commands.case import detect_case_recording
+
+        return int(detect_case_recording(args) or 0)
+    if not args.output:
+        raise RedactionError("Give the plan file to write with -o tracks.json (or --recording ID for a case folder).")
     from redaction.pipeline import detect_faces
     from redaction.probe import probe
 
@@ -210,8 +216,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--plan tracks.json -o RELEASE.mp4`."
         ),
     )
-    detect.add_argument("input", metavar="INPUT", help="the original video (never modified)")
-    detect.add_argument("-o", "--output", required=True, metavar="tracks.json", help="plan file to write")
+    detect.add_argument("input", metavar="INPUT", help="the original video (or a case folder with --recording)")
+    detect.add_argument("-o", "--output", metavar="tracks.json", help="plan file to write")
+    detect.add_argument(
+        "--recording", metavar="ID", help="detect in this recording of the case folder INPUT and record it there"
+    )
+    detect.add_argument(
+        "--replace", action="store_true", help="with --recording: replace the recording's current tracks"
+    )
+    try:
+        from app.commands.case import add_user_arguments
+    except ImportError:
+        pass
+    else:
+        add_user_arguments(detect)
     detect.set_defaults(handler=_detect)
 
     register_export(subparsers)
