@@ -108,7 +108,7 @@ def run_headless(folder: Path | None = None, *, fresh: bool = False, out_dir: Pa
     from review import Case
     from review.verify import verify_case
 
-    from .commands.engine import progress_bar
+    from .commands.progress import progress_bar
     from .detection import detection_plan
 
     with progress_bar("ingest", unit="B") as update:

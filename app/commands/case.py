@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.commands.progress import progress_bar
 from redaction.plan import Plan, Segment
 from review import Case
 from review.auth import ROLE_TITLES, Role
@@ -76,20 +77,6 @@ def signed_in(case_dir: str | Path, user: str | None) -> Iterator[Case]:
         case.close()
 
 
-def _bar(unit: str, description: str):  # noqa: ANN202 - a tqdm progress callback and its closer
-    from tqdm import tqdm
-
-    bar = tqdm(total=0, unit=unit, unit_scale=unit == "B", desc=description, disable=None, leave=False)
-
-    def update(done: int, total: int) -> None:
-        if total and bar.total != total:
-            bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    return update, bar.close
-
-
 def _case_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", metavar="DIR", help="the case folder")
 
@@ -142,12 +129,9 @@ def _has_tracks(case: Case, recording_id: int) -> bool:
 def _ingest(args: argparse.Namespace) -> int:
     with signed_in(args.dir, args.user) as case:
         for video in args.videos:
-            update, close = _bar("B", Path(video).name)
-            try:
+            with progress_bar(Path(video).name, unit="B") as update:
                 result = case.ingest(video, officer=args.officer, camera=args.camera, recorded_at=args.recorded_at,
                                      progress=update)
-            finally:
-                close()
             rec = result.recording
             if result.duplicate:
                 print(f"{video}: already in the case as recording {rec.id} (same SHA-256); not copied again")
@@ -157,12 +141,9 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    update, close = _bar("B", "verify")
-    try:
+    with progress_bar("verify", unit="B") as update:
         report = verify_case(args.dir, record=not args.no_record, expect_key=args.expect_key,
                              expect_head=_head_arg(args.expect_head), progress=update)
-    finally:
-        close()
     for finding in report.findings:
         if finding.level == "FAIL" or not args.quiet:
             print(finding.line())
@@ -281,12 +262,8 @@ def export_case_recording(args: argparse.Namespace) -> int:
     recording = str(args.recording).strip()
     if not recording.isdigit():
         raise CaseError(f"--recording takes a recording number (see `bwc-redact case show`), not {args.recording!r}.")
-    with signed_in(case_dir, getattr(args, "user", None)) as case:
-        update, close = _bar("frame", "export")
-        try:
-            record = case.export(int(recording), out, progress=update)
-        finally:
-            close()
+    with signed_in(case_dir, getattr(args, "user", None)) as case, progress_bar("export") as update:
+        record = case.export(int(recording), out, progress=update)
     print(f"Exported recording {record.recording_id} as {record.id}")
     print(f"  release sha256 {record.release_sha256}")
     print(f"  plan sha256    {record.plan_hash}")
@@ -308,11 +285,8 @@ def detect_case_recording(args: argparse.Namespace) -> int:
     with signed_in(args.input, getattr(args, "user", None)) as case:
         rec = case.recording(int(recording))
         case.require("plan.edit", f"detect faces in recording {rec.id}")
-        update, close = _bar("frame", "detect")
-        try:
+        with progress_bar("detect") as update:
             plan = detection_plan(rec.path, progress=update, sha256=rec.sha256)
-        finally:
-            close()
         digest = case.record_detection(rec.id, plan, replace=args.replace)
     minors = sum(1 for t in plan.tracks if t.possible_minor)
     print(f"Recorded {len(plan.tracks)} face tracks ({minors} possible minors) for recording {rec.id}; "

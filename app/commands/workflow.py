@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.commands.progress import progress_bar
 from review import Case
 from review.audits import ANSWERS, CHECKLIST
 from review.clocks import STATUS_ORDER, ClockItem, compute, read_facts
@@ -31,7 +32,7 @@ from review.store import parse_time
 from review.verify import verify_case
 from review.workdays import WorkCalendar, read_holiday_file, utc, zone
 
-from .case import USER_ENV, _bar, _new_password, _password, add_user_arguments
+from .case import USER_ENV, _new_password, _password, add_user_arguments
 
 
 # ----------------------------------------------------------------- helpers
@@ -194,11 +195,8 @@ def _audit_referral(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------- mutes
 def _mute_detect(args: argparse.Namespace) -> int:
     with _case(args) as case:
-        update, close = _bar("frame", "listening")
-        try:
+        with progress_bar("listening") as update:
             detection = case.detect_mutes(args.recording, min_seconds=args.min_seconds, progress=update)
-        finally:
-            close()
         if not detection.candidates:
             print(f"No candidate mutes in recording {args.recording} (search {detection.id} recorded).")
             return 0
