@@ -270,7 +270,13 @@ class FaceTracker:
             old = track.box(index - 1)
             by_camera = camera.apply_box(old)
             guess = Box(by_camera.x + track.drift[0], by_camera.y + track.drift[1], by_camera.w, by_camera.h)
-            own = _follow(prev, cur, old, guess)
+            # Mostly outside the picture, a face's few visible points say little about where it
+            # went (they jump to whatever edge texture is left); the camera's motion says more.
+            own = (
+                _follow(prev, cur, old, guess)
+                if self._inside_share(old) >= self.params.detectable_share
+                else None
+            )
             if own is not None:
                 # Remember how the face moves on its own (walking), to bridge blurred frames.
                 dx, dy = own.cx - by_camera.cx, own.cy - by_camera.cy
