@@ -1054,7 +1054,8 @@ class MainWindow(QMainWindow):
             self._edit("Change segment", lambda plan: edits.change_segment(plan, segment_id, **dialog.values()))
 
     def _segment_resized(self, segment_id: str, start: int, end: int) -> None:
-        self._edit("Move segment edge", lambda plan: edits.change_segment(plan, segment_id, start=start, end=end))
+        # A body drag arrives here too, as both edges moved by the same number of frames.
+        self._edit("Move segment", lambda plan: edits.change_segment(plan, segment_id, start=start, end=end))
 
     # ================================================================ review pass and export
     def toggle_review(self) -> None:

@@ -7,9 +7,10 @@ and the waveform from ``app.audio`` (one peak per frame, computed once).
 
 Mouse: click or drag on the ruler, thumbnails or waveform to scrub (the frame
 server drops stale requests, so this never blocks); click a lane to select
-its track or segment; drag a segment's edge to move it frame by frame (one
-undo step, reported on release as ``segmentResized``); double-click a segment
-to edit it. Wheel scrolls time (or lanes with Shift), Ctrl+wheel zooms.
+its track or segment; drag a segment's edge to move that edge, or its body to
+move the whole segment, frame by frame (one undo step, reported on release as
+``segmentResized``); double-click a segment to edit it. Wheel scrolls time
+(or lanes with Shift), Ctrl+wheel zooms.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
 from redaction.plan import Plan, Track
 
@@ -391,9 +392,11 @@ class TimelineCanvas(QWidget):
         segment_id, part = self._segment_hit(pos)
         if segment_id:
             self.segmentClicked.emit(segment_id)
-            if part in ("start", "end"):
-                seg = next(s for s in self.plan.segments if s.id == segment_id)
-                self._drag = {"segment": segment_id, "edge": part, "preview": (seg.start, seg.end)}
+            seg = next(s for s in self.plan.segments if s.id == segment_id)
+            self._drag = {"segment": segment_id, "edge": part, "origin": (seg.start, seg.end),
+                          "preview": (seg.start, seg.end), "x": pos.x(), "moved": False}
+            if part == "body":
+                self.setCursor(Qt.ClosedHandCursor)
             return
         lane = self.lane_at(pos.y())
         if lane is not None:
@@ -407,7 +410,8 @@ class TimelineCanvas(QWidget):
         pos = event.position()
         if self._drag is None:
             _, part = self._segment_hit(pos)
-            self.setCursor(Qt.SizeHorCursor if part in ("start", "end") else Qt.ArrowCursor)
+            cursors = {"start": Qt.SizeHorCursor, "end": Qt.SizeHorCursor, "body": Qt.OpenHandCursor}
+            self.setCursor(cursors.get(part, Qt.ArrowCursor))
             if pos.x() >= HEADER_W and self.frame_count:
                 frame = self.frame_at_x(pos.x())
                 self.setToolTip(f"{self.timecode(frame)} · frame {frame}")
@@ -415,22 +419,36 @@ class TimelineCanvas(QWidget):
         if self._drag.get("scrub"):
             self.scrubbed.emit(self.frame_at_x(pos.x()))
             return
-        start, end = self._drag["preview"]
+        drag = self._drag
+        start, end = drag["preview"]
         frame = int(round(self.frame_at_x(pos.x(), exact=True)))
         frame = max(0, min(self.frame_count, frame))
-        if self._drag["edge"] == "start":
+        if drag["edge"] == "start":
             start = min(frame, end - 1)
-        else:
+        elif drag["edge"] == "end":
             end = max(frame, start + 1)
-        self._drag["preview"] = (start, end)
-        self.scrubbed.emit(min(start if self._drag["edge"] == "start" else end - 1, self.frame_count - 1))
+        else:
+            dx = pos.x() - drag["x"]
+            # Zoomed out a pixel is many frames: a click's jitter must not move the segment.
+            if not drag["moved"] and abs(dx) < QApplication.startDragDistance():
+                return
+            drag["moved"] = True
+            a, b = drag["origin"]
+            shift = max(-a, min(self.frame_count - b, round(dx * self.per_px)))
+            start, end = a + shift, b + shift
+        if (start, end) == drag["preview"]:
+            return
+        drag["preview"] = (start, end)
+        self.scrubbed.emit(min(end - 1 if drag["edge"] == "end" else start, self.frame_count - 1))
         self.update()
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: ANN001, N802
         drag, self._drag = self._drag, None
         if drag and "segment" in drag:
-            start, end = drag["preview"]
-            self.segmentResized.emit(drag["segment"], start, end)
+            if drag["preview"] != drag["origin"]:
+                self.segmentResized.emit(drag["segment"], *drag["preview"])
+            if drag["edge"] == "body":
+                self.setCursor(Qt.OpenHandCursor)
         self.update()
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: ANN001, N802
