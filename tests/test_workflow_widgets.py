@@ -150,11 +150,15 @@ def test_other_windows_shortcuts_are_blocked_while_viewing(qtbot, viewing_case):
     window = PreviewWindow(PreviewSession(case, case.preview_sources()[0], ["Maria Roe"]))
     qtbot.addWidget(window)
     window.begin()
-    window.show()
-    window.activateWindow()
+    # Shortcuts only reach an active window; windows left by earlier tests may still hold focus.
+    with qtbot.waitActive(window):
+        window.show()
+        window.activateWindow()
     qtbot.keyClick(window, Qt.Key_E, Qt.ControlModifier)
     assert fired == [] and window.blocker.blocked >= 1
     window.end_viewing()
+    with qtbot.waitActive(other):
+        other.activateWindow()
     qtbot.keyClick(other, Qt.Key_E, Qt.ControlModifier)
     assert fired == ["export"]  # the filter is gone with the viewing
 
