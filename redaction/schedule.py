@@ -58,7 +58,7 @@ def default_levels(width: int, height: int, fps: float) -> list[Level]:
     if short_side > 300:
         levels.append(Level("medium", 224, 48, period(0.8), "short"))
     if short_side > 150:
-        levels.append(Level("small", 128, 24, period(2.5), "short"))
+        levels.append(Level("small", 128, 24, period(1.5), "short"))
     return levels
 
 
