@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from redaction import edits
 from redaction.errors import RedactionError
+from redaction.plan import Plan
 
 from .reviewpass import review_items
 from .shortcuts import SHORTCUTS, keys
@@ -914,30 +916,26 @@ class MainWindow(QMainWindow):
         if s:
             self._edit("Merge", lambda plan: edits.merge_tracks(plan, s.selected))
 
-    def split(self) -> None:
+    def _edit_selected_at_frame(self, label: str, edit: Callable[[Plan, str, int], object]) -> None:
+        """An edit of the one selected track at the current frame (nothing if not exactly one)."""
         s = self.session
         if s and len(s.selected) == 1:
-            self._edit("Split", lambda plan: edits.split_track(plan, s.selected[0], s.frame))
+            self._edit(label, lambda plan: edit(plan, s.selected[0], s.frame))
+
+    def split(self) -> None:
+        self._edit_selected_at_frame("Split", edits.split_track)
 
     def add_keyframe(self) -> None:
-        s = self.session
-        if s and len(s.selected) == 1:
-            self._edit("Add keyframe", lambda plan: edits.add_keyframe(plan, s.selected[0], s.frame))
+        self._edit_selected_at_frame("Add keyframe", edits.add_keyframe)
 
     def delete_keyframe(self) -> None:
-        s = self.session
-        if s and len(s.selected) == 1:
-            self._edit("Delete keyframe", lambda plan: edits.delete_keyframe(plan, s.selected[0], s.frame))
+        self._edit_selected_at_frame("Delete keyframe", edits.delete_keyframe)
 
     def extend_track(self) -> None:
-        s = self.session
-        if s and len(s.selected) == 1:
-            self._edit("Extend track", lambda plan: edits.extend_track(plan, s.selected[0], s.frame))
+        self._edit_selected_at_frame("Extend track", edits.extend_track)
 
     def end_track(self) -> None:
-        s = self.session
-        if s and len(s.selected) == 1:
-            self._edit("End track", lambda plan: edits.end_track(plan, s.selected[0], s.frame))
+        self._edit_selected_at_frame("End track", edits.end_track)
 
     def delete_selected(self) -> None:
         s = self.session

@@ -74,3 +74,47 @@ def test_dragging_a_segment_body_moves_it_in_one_undo_step(qtbot, tmp_path, wind
     assert stored() == (canvas.frame_count - 10, canvas.frame_count)
     assert not errors, errors
     window.close()
+
+
+def test_track_edits_at_the_playhead_act_on_the_one_selected_track(qtbot, tmp_path, window_env):  # noqa: ANN001, F811
+    from app.main_window import MainWindow
+    from redaction.plan import Box, Keyframe, Plan, Track
+    from redaction.probe import probe
+    from review import Case
+
+    case_dir = make_case(tmp_path / "case")
+    case = Case.open(case_dir)
+    case.sign_in("alice", PASSWORDS["alice"])
+    rec = case.ingest(face_clip(tmp_path / "clips")).recording
+    track = Track("m1", [Keyframe(0, Box(10, 10, 40, 40), "human"), Keyframe(40, Box(60, 10, 40, 40), "human")],
+                  kind="manual", label="screen")
+    case.record_detection(rec.id, Plan(probe(rec.path).video_ref(rec.sha256), [track], []))
+    case.close()
+
+    errors = window_env
+    window = MainWindow(settings(tmp_path))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.open_case(case_dir, "alice", PASSWORDS["alice"])
+    s = window.session
+    qtbot.waitUntil(lambda: s.info is not None and s.plan is not None, timeout=20_000)
+
+    def stored() -> list[tuple[str, list[int]]]:
+        return [(t.id, [k.frame for k in t.keyframes]) for t in s.case.plan(s.recording.id).tracks]
+
+    before, count = stored(), s.undo.count()
+    s.set_frame(20)
+    window.split()  # nothing selected: nothing happens
+    assert stored() == before and s.undo.count() == count
+
+    s.select_tracks(["m1"])
+    window.add_keyframe()
+    assert 20 in dict(stored())["m1"] and s.undo.count() == count + 1
+    window.delete_keyframe()
+    assert stored() == before
+    window.split()
+    assert len(stored()) == 2
+    s.undo.undo()
+    assert stored() == before
+    assert not errors, errors
+    window.close()
