@@ -46,6 +46,28 @@ class ExportResult:
     seconds: float = 0.0
     source_sha256: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        info: MediaInfo,
+        writer: ReleaseWriter,
+        frames_burned: int,
+        started: float,
+        source_sha256: str | None,
+    ) -> ExportResult:
+        """What a finished ``writer`` produced from ``info``, timed from ``started`` (perf_counter)."""
+        return cls(
+            path=writer.out,
+            frame_count=info.frame_count,
+            width=info.width,
+            height=info.height,
+            has_audio=info.main_audio is not None,
+            frames_burned=frames_burned,
+            encoder=writer.settings,
+            seconds=time.perf_counter() - started,
+            source_sha256=source_sha256,
+        )
+
 
 def check_plan(info: MediaInfo, plan: Plan, source_sha256: str | None = None) -> str | None:
     """Raise ``PlanError`` unless ``plan`` was made for this video; return the source hash if computed."""
@@ -104,17 +126,7 @@ def export_release(
             if progress is not None:
                 progress(index + 1, info.frame_count)
         temp = writer.finish()
-        result = ExportResult(
-            path=writer.out,
-            frame_count=info.frame_count,
-            width=info.width,
-            height=info.height,
-            has_audio=info.main_audio is not None,
-            frames_burned=burned,
-            encoder=writer.settings,
-            seconds=time.perf_counter() - started,
-            source_sha256=source_sha256,
-        )
+        result = ExportResult.of(info, writer, burned, started, source_sha256)
         if before_commit is not None:
             before_commit(temp, result)
     return result

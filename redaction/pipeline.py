@@ -204,17 +204,7 @@ def redact(
                 engine=_engine_record(p, detector, started),
             )
             temp = writer.finish()
-            result = ExportResult(
-                path=paths.release,
-                frame_count=info.frame_count,
-                width=info.width,
-                height=info.height,
-                has_audio=info.main_audio is not None,
-                frames_burned=frames_burned,
-                encoder=writer.settings,
-                seconds=time.perf_counter() - started,
-                source_sha256=original_sha256,
-            )
+            result = ExportResult.of(info, writer, frames_burned, started, original_sha256)
             release_sha256, manifest = write_package_files(
                 info,
                 plan,
