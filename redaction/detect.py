@@ -1,4 +1,4 @@
-"""Face detection with MediaPipe BlazeFace on square regions of a frame.
+"""Face detection with MediaPipe's BlazeFace models on square regions of a frame.
 
 BlazeFace sees a 192x192 (full-range) or 128x128 (short-range) picture, so a
 whole 1280x720 frame shrinks a 40 px face to 6 px and it is missed. The
@@ -9,7 +9,8 @@ frame pixels; deciding which regions to run is ``redaction.schedule``'s job.
 
 Measured on the bench footage (``build/``): full-range finds faces down to
 about 15 px in its input (0.08 of the region side), short-range down to about
-20 px of 128 (0.16 of the region side); a call costs about 6 ms and 2 ms.
+20 px of 128 (0.16 of the region side); a call costs about 6.5 ms and 1.5 ms
+(``redaction.blazeface`` runs the networks).
 """
 
 from __future__ import annotations
@@ -20,20 +21,17 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
 
+from .blazeface import SPECS, BlazeFace, Model
 from .plan import Box
 
-Model = Literal["full", "short"]
-MODEL_INPUT = {"full": 192, "short": 128}
+MODEL_INPUT = {model: spec.side for model, spec in SPECS.items()}
+MODEL_FILES = {model: spec.file for model, spec in SPECS.items()}
 MOSAIC_MAX_SIDE = 112  # regions up to this side share a full-range call as one quarter of it
-MODEL_FILES = {
-    "full": "face_detection_full_range_sparse.tflite",
-    "short": "face_detection_short_range.tflite",
-}
 
 
 class RgbSource(Protocol):
@@ -88,35 +86,24 @@ class FaceDetector:
     """
 
     def __init__(self, min_score: float = 0.5) -> None:
-        with _native_logs_silenced():
-            # Imported here: mediapipe takes ~1 s to import and only detection needs it.
-            import mediapipe as mp
-
-            solution = mp.solutions.face_detection
-            self.min_score = min_score
-            self._models = {
-                "full": solution.FaceDetection(model_selection=1, min_detection_confidence=min_score),
-                "short": solution.FaceDetection(model_selection=0, min_detection_confidence=min_score),
-            }
-            for model, solution_ in self._models.items():  # first run prints the delegate banner
-                solution_.process(np.zeros((MODEL_INPUT[model], MODEL_INPUT[model], 3), np.uint8))
+        self.min_score = min_score
+        with _native_logs_silenced():  # LiteRT announces its XNNPACK delegate on stderr
+            self._models = {model: BlazeFace(model, min_score) for model in MODEL_INPUT}
+            for model, network in self._models.items():
+                network.detect(np.zeros((MODEL_INPUT[model], MODEL_INPUT[model], 3), np.uint8))
         self.calls = {"full": 0, "short": 0}
 
     def close(self) -> None:
         """Release the models (safe to call twice)."""
-        for model in self._models.values():
-            if getattr(model, "_graph", None) is not None:
-                model.close()
+        self._models.clear()
 
     def detect(self, frame: RgbSource, region: Region) -> list[Detection]:
         n = MODEL_INPUT[region.model]
         picture = _region_picture(frame, region, n)
         self.calls[region.model] += 1
-        result = self._models[region.model].process(picture)
         scale = region.side / n
         found = []
-        for det in result.detections or ():
-            rel = det.location_data.relative_bounding_box
+        for rel in self._models[region.model].detect(picture):
             box = Box(
                 region.x + rel.xmin * n * scale,
                 region.y + rel.ymin * n * scale,
@@ -125,9 +112,7 @@ class FaceDetector:
             )
             if box.w > 0 and box.h > 0:
                 cut = _touches_inner_edge(box, region, frame.width, frame.height)
-                found.append(
-                    Detection(box, float(det.score[0]), region.side, region.level, region.model, cut)
-                )
+                found.append(Detection(box, rel.score, region.side, region.level, region.model, cut))
         return found
 
     def detect_all(self, frame: RgbSource, regions: list[Region]) -> list[Detection]:
@@ -156,10 +141,8 @@ class FaceDetector:
             oy, ox = (i // 2) * q, (i % 2) * q
             picture[oy : oy + q, ox : ox + q] = _region_picture(frame, region, q)
         self.calls["full"] += 1
-        result = self._models["full"].process(picture)
         found = []
-        for det in result.detections or ():
-            rel = det.location_data.relative_bounding_box
+        for rel in self._models["full"].detect(picture):
             x0, y0, x1, y1 = (
                 rel.xmin * n,
                 rel.ymin * n,
@@ -188,12 +171,12 @@ class FaceDetector:
             )
             if box.w > 0 and box.h > 0:
                 cut = _touches_inner_edge(box, region, frame.width, frame.height)
-                found.append(Detection(box, float(det.score[0]), region.side, region.level, "full", cut))
+                found.append(Detection(box, rel.score, region.side, region.level, "full", cut))
         return found
 
 
 class ParallelDetector:
-    """Two detectors, one on a helper thread: MediaPipe releases the GIL while it
+    """Two detectors, one on a helper thread: LiteRT releases the GIL while it
     runs, so a frame's regions are split between the two and run at once.
 
     While the encoder is busy the second core is shared with it; when it is
@@ -240,7 +223,9 @@ class ParallelDetector:
                     unit = next(queue, None)
                 if unit is None:
                     return found
-                found.extend(detector.detect_all(frame, unit) if len(unit) > 1 else detector.detect(frame, unit[0]))
+                found.extend(
+                    detector.detect_all(frame, unit) if len(unit) > 1 else detector.detect(frame, unit[0])
+                )
 
         future = self._pool.submit(take, self._helper)
         found = take(self._main)
@@ -252,8 +237,7 @@ class ParallelDetector:
 
 @contextlib.contextmanager
 def _native_logs_silenced() -> Iterator[None]:
-    """Hide the TensorFlow Lite / absl banners MediaPipe's C++ prints on stderr while
-    its graphs start: a records officer should see progress and plain errors only.
+    """Hide the banners LiteRT's C++ prints on stderr while a network starts: a records officer should see progress and plain errors only.
     (They bypass Python logging, so the file descriptor itself is pointed elsewhere.)"""
     try:
         saved = os.dup(2)

