@@ -37,6 +37,18 @@ def _estimator() -> Any:
         return _model
 
 
+def warm_up() -> None:
+    """Load the age model now (about a second, most of it on the first estimate), so that a
+    caller can do it on a spare thread while detection runs instead of after it."""
+    _estimator().age(np.zeros((MIN_CROP * 2, MIN_CROP * 2, 3), np.uint8))
+
+
+def warm_up_in_background() -> threading.Thread:
+    thread = threading.Thread(target=warm_up, name="bwc-age-model", daemon=True)
+    thread.start()
+    return thread
+
+
 def assess(crops: list[tuple[int, np.ndarray]]) -> tuple[bool, dict[str, Any]]:
     """(possible minor?, evidence) from ``(frame, RGB face crop)`` samples of one track."""
     usable = [(f, c) for f, c in crops if min(c.shape[:2]) >= MIN_CROP]

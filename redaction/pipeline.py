@@ -39,7 +39,7 @@ from .faces import PaddingParams, redaction_box_at, simplify, to_plan_track
 from .hashing import sha256_file
 from .manifest import ReleasePackage, copy_original, prepare_package, write_package_files
 from .minors import METHOD as MINOR_METHOD
-from .minors import assess
+from .minors import assess, warm_up_in_background
 from .plan import Box, Decision, Plan, Style, Track
 from .probe import MediaInfo, probe
 from .progress import CancelToken, ProgressCallback
@@ -104,6 +104,7 @@ def detect_faces(
     if sha256 is None:
         sha256 = sha256_file(info.path, cancel=cancel)
     detector = ParallelDetector(min_score=p.min_score)
+    warm_up_in_background()
     try:
         with single_threaded_opencv():
             tracker = FaceTracker(info.width, info.height, info.fps, detector, p.tracker)
@@ -166,6 +167,7 @@ def redact(
     paths, original_sha256 = prepare_package(info, release, cancel)
     copy_original(info.path, paths.original_copy, original_sha256, cancel)
     detector = ParallelDetector(min_score=p.min_score)
+    warm_up_in_background()
     tracker = FaceTracker(info.width, info.height, info.fps, detector, p.tracker)
     # A frame is final once no carry-back can reach it, nor a neighbour's box merge into it.
     delay = tracker.reach + p.padding.neighbours + 1
@@ -183,6 +185,7 @@ def redact(
         return boxes
 
     burner: _Burner | None = None
+    minors: _MinorFlags | None = None
     try:
         with single_threaded_opencv(), ReleaseWriter(info, paths.release, preset=preset, crf=crf) as writer:
             burner = _Burner(writer, style)
@@ -192,7 +195,9 @@ def redact(
                 while pending and pending[0].index <= index - delay:
                     frame = pending.popleft()
                     burner.put(frame, boxes_for(frame))
-            tracker.settle()  # the last carry-backs, before the last frames go out
+            faces = tracker.finish()  # the last carry-backs, before the last frames go out
+            # The age model takes seconds on a street scene; run it while the encoder drains.
+            minors = _MinorFlags(faces, cancel)
             while pending:
                 frame = pending.popleft()
                 burner.put(frame, boxes_for(frame))
@@ -201,7 +206,7 @@ def redact(
             detector.close()
             plan = Plan(
                 video=info.video_ref(original_sha256),
-                tracks=_burned_tracks(tracker.finish(), burned, p, cancel),
+                tracks=_burned_tracks(faces, burned, p, minors.result()),
                 style=style,
                 engine=_engine_record(p, detector, started),
             )
@@ -222,6 +227,8 @@ def redact(
     except BaseException:
         if burner is not None:
             burner.abort()
+        if minors is not None:
+            minors.stop()
         detector.close()
         for path in written:  # the release never appeared: a manifest for it would lie
             with contextlib.suppress(OSError):
@@ -316,21 +323,53 @@ def _engine_record(p: DetectParams, detector: ParallelDetector, started: float) 
     return engine
 
 
+class _MinorFlags:
+    """Possible-minor flags for finished face tracks, worked out on a thread of their own."""
+
+    def __init__(self, faces: list[FaceTrack], cancel: CancelToken | None) -> None:
+        self._cancel = cancel
+        self._stopped = threading.Event()
+        self._flags: dict[int, tuple[bool, dict[str, Any]]] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(faces,), name="bwc-minors", daemon=True)
+        self._thread.start()
+
+    def _run(self, faces: list[FaceTrack]) -> None:
+        try:
+            for face in faces:
+                if self._stopped.is_set():
+                    return
+                if self._cancel is not None:
+                    self._cancel.raise_if_cancelled()
+                self._flags[face.id] = assess([(f, crop) for _, f, crop in face.crops])
+        except BaseException as error:  # handed to the caller by result()
+            self._error = error
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def result(self) -> dict[int, tuple[bool, dict[str, Any]]]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._flags
+
+
 def _burned_tracks(
-    faces: list[FaceTrack], burned: dict[int, dict[int, Box]], p: DetectParams, cancel: CancelToken | None
+    faces: list[FaceTrack],
+    burned: dict[int, dict[int, Box]],
+    p: DetectParams,
+    flags: dict[int, tuple[bool, dict[str, Any]]],
 ) -> list[Track]:
     """Plan tracks for exactly the boxes that went into the release, with minor flags."""
-    by_id = {face.id: face for face in faces}
     out = []
     for face_id in sorted(burned, key=lambda i: (min(burned[i]), i)):
         boxes = burned[face_id]
         track = Track(
             id=f"f{len(out) + 1}", keyframes=simplify(boxes), kind="face", label="face", decision=p.decision
         )
-        face = by_id.get(face_id)
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        crops = [(f, crop) for _, f, crop in face.crops] if face is not None else []
-        track.possible_minor, track.minor_evidence = assess(crops)
+        # A burned id always has a track; assess([]) is "not assessed", flagged, should one not.
+        track.possible_minor, track.minor_evidence = flags.get(face_id) or assess([])
         out.append(track)
     return out
