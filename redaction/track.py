@@ -487,6 +487,10 @@ class FaceTracker:
             own = _follow(cur.pyramid, prev.pyramid, box, guess)
             box = own if own is not None else guess
             if self._outside(box):
+                # It came in from the edge: the blurred or changing frames on its way in
+                # are that entry, not a guess gone astray; they stay covered.
+                unlike.clear()
+                blind.clear()
                 break
             if self._inside_share(box) >= 0.9:
                 reach -= 1
