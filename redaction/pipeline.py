@@ -18,6 +18,7 @@ Both report progress in frames and stop promptly when cancelled.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import queue
 import threading
@@ -136,9 +137,29 @@ def _plan_tracks(
         if with_minors:
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            track.possible_minor, track.minor_evidence = assess([(f, crop) for _, f, crop in face.crops])
+            track.possible_minor, track.minor_evidence = _assess_face(face)
         out.append(track)
     return out
+
+
+MinorFlag = tuple[bool, dict[str, Any]]  # (possible minor?, evidence), as ``minors.assess`` gives
+
+
+def _assess_face(face: FaceTrack) -> MinorFlag:
+    return assess([(frame, crop) for _, frame, crop in face.crops])
+
+
+def _minor_flags(
+    faces: list[FaceTrack], cancel: CancelToken | None, stopped: threading.Event
+) -> dict[int, MinorFlag]:
+    flags: dict[int, MinorFlag] = {}
+    for face in faces:
+        if stopped.is_set():
+            break
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        flags[face.id] = _assess_face(face)
+    return flags
 
 
 @dataclass(frozen=True)
@@ -185,7 +206,9 @@ def redact(
         return boxes
 
     burner: _Burner | None = None
-    minors: _MinorFlags | None = None
+    # The age model takes seconds on a street scene: it runs while the encoder drains.
+    minors = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="bwc-minors")
+    stop_minors = threading.Event()
     try:
         with single_threaded_opencv(), ReleaseWriter(info, paths.release, preset=preset, crf=crf) as writer:
             burner = _Burner(writer, style)
@@ -196,8 +219,7 @@ def redact(
                     frame = pending.popleft()
                     burner.put(frame, boxes_for(frame))
             faces = tracker.finish()  # the last carry-backs, before the last frames go out
-            # The age model takes seconds on a street scene; run it while the encoder drains.
-            minors = _MinorFlags(faces, cancel)
+            flags = minors.submit(_minor_flags, faces, cancel, stop_minors)
             while pending:
                 frame = pending.popleft()
                 burner.put(frame, boxes_for(frame))
@@ -206,7 +228,7 @@ def redact(
             detector.close()
             plan = Plan(
                 video=info.video_ref(original_sha256),
-                tracks=_burned_tracks(faces, burned, p, minors.result()),
+                tracks=_burned_tracks(faces, burned, p, flags.result()),
                 style=style,
                 engine=_engine_record(p, detector, started),
             )
@@ -227,13 +249,14 @@ def redact(
     except BaseException:
         if burner is not None:
             burner.abort()
-        if minors is not None:
-            minors.stop()
+        stop_minors.set()
         detector.close()
         for path in written:  # the release never appeared: a manifest for it would lie
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
+    finally:
+        minors.shutdown(wait=True)
     package = ReleasePackage(paths, original_sha256, release_sha256, manifest, result)
     return RedactResult(package, plan, time.perf_counter() - started)
 
@@ -323,44 +346,11 @@ def _engine_record(p: DetectParams, detector: ParallelDetector, started: float) 
     return engine
 
 
-class _MinorFlags:
-    """Possible-minor flags for finished face tracks, worked out on a thread of their own."""
-
-    def __init__(self, faces: list[FaceTrack], cancel: CancelToken | None) -> None:
-        self._cancel = cancel
-        self._stopped = threading.Event()
-        self._flags: dict[int, tuple[bool, dict[str, Any]]] = {}
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(faces,), name="bwc-minors", daemon=True)
-        self._thread.start()
-
-    def _run(self, faces: list[FaceTrack]) -> None:
-        try:
-            for face in faces:
-                if self._stopped.is_set():
-                    return
-                if self._cancel is not None:
-                    self._cancel.raise_if_cancelled()
-                self._flags[face.id] = assess([(f, crop) for _, f, crop in face.crops])
-        except BaseException as error:  # handed to the caller by result()
-            self._error = error
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join()
-
-    def result(self) -> dict[int, tuple[bool, dict[str, Any]]]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._flags
-
-
 def _burned_tracks(
     faces: list[FaceTrack],
     burned: dict[int, dict[int, Box]],
     p: DetectParams,
-    flags: dict[int, tuple[bool, dict[str, Any]]],
+    flags: dict[int, MinorFlag],
 ) -> list[Track]:
     """Plan tracks for exactly the boxes that went into the release, with minor flags."""
     out = []
@@ -369,7 +359,7 @@ def _burned_tracks(
         track = Track(
             id=f"f{len(out) + 1}", keyframes=simplify(boxes), kind="face", label="face", decision=p.decision
         )
-        # A burned id always has a track; assess([]) is "not assessed", flagged, should one not.
+        # Every burned id has a face track; were one ever missing, "not assessed" flags it.
         track.possible_minor, track.minor_evidence = flags.get(face_id) or assess([])
         out.append(track)
     return out
