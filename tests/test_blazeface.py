@@ -8,7 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from redaction import blazeface
 from redaction.blazeface import SPECS, BlazeFace, anchor_centres, weighted_suppression
+from redaction.errors import RedactionError
 
 from .faces_clip import DEMO
 
@@ -61,7 +63,9 @@ def test_litert_finds_the_same_faces_as_mediapipe(model: str) -> None:
                 for d in theirs
             )
             got = sorted((b.xmin, b.ymin, b.width, b.height, b.score) for b in mine)
-            np.testing.assert_allclose(np.array(got).reshape(-1, 5), np.array(expected).reshape(-1, 5), atol=1e-5)
+            np.testing.assert_allclose(
+                np.array(got).reshape(-1, 5), np.array(expected).reshape(-1, 5), atol=1e-5
+            )
             found += len(mine)
     finally:
         solution.close()
@@ -91,3 +95,12 @@ def test_a_degenerate_box_does_not_stall_suppression() -> None:
 def test_a_picture_of_the_wrong_size_is_refused() -> None:
     with pytest.raises(ValueError, match="128x128"):
         BlazeFace("short").detect(np.zeros((100, 128, 3), np.uint8))
+
+
+def test_a_missing_or_damaged_model_file_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(blazeface, "model_folder", lambda: tmp_path)
+    with pytest.raises(RedactionError, match="face_detection_short_range.tflite could not be loaded"):
+        BlazeFace("short")
+    (tmp_path / SPECS["full"].file).write_bytes(b"not a model")
+    with pytest.raises(RedactionError, match="Reinstall"):
+        BlazeFace("full")
