@@ -241,7 +241,8 @@ class FrameReader:
     next frame continues the running decoder (no seek); a jump seeks to the
     keyframe before the target unless decoding forward from where the reader
     is would be cheaper. The last ``cache_size`` frames decoded are kept (they
-    hold decoder buffers, not copies), so stepping back a few frames is free.
+    hold decoder buffers, not copies), so stepping back a few frames is free,
+    and stepping back past them costs one seek per keyframe interval.
     Safe to call from several threads (one lock).
     """
 
@@ -283,8 +284,14 @@ class FrameReader:
                 return cached
             forward = index - self._next
             if self._frames is None or forward < 0 or forward > index - self._keyframe_before(index) + 2:
-                self._frames = self._stream.frames(index)
-                self._next = index
+                # A step back from a frame in hand (reverse play, the left arrow held down)
+                # will want the frames before it next: decode from the keyframe and keep
+                # them all, one seek per keyframe interval instead of one per frame. A plain
+                # jump skips the pictures before the target instead (faster, nothing kept).
+                stepping_back = index + 1 in self._cache
+                start = self._keyframe_before(index) if stepping_back else index
+                self._frames = self._stream.frames(start)
+                self._next = start
                 self.seeks += 1
             return self._decode_until(index)
 

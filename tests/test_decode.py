@@ -160,3 +160,20 @@ def test_sequential_reads_do_not_seek_and_recent_frames_are_cached():
         frame = reader.read(6)
         assert isinstance(frame, YuvFrame) and reader.seeks == 2
         assert reader.read_rgb(6).shape == (240, 320, 3)
+
+
+@pytest.mark.parametrize("clip", [media.base_clip, media.vfr_clip])
+def test_stepping_backwards_seeks_once_per_keyframe_interval_and_stays_exact(clip):
+    path = clip()
+    everything = _planes(path)
+    last = len(everything) - 1
+    with FrameReader(path, cache_size=32) as reader:
+        reader.read(last)
+        for i in range(last - 1, -1, -1):  # reverse play over the whole clip
+            frame = reader.read(i)
+            assert frame.index == i
+            assert np.array_equal(frame.y, everything[i][0]), f"frame {i}"
+            assert np.array_equal(frame.u, everything[i][1]), f"frame {i}"
+        keyframes = len(probe(path).keyframes)
+        # One seek per keyframe interval (plus the first jump), not one per frame.
+        assert reader.seeks <= keyframes + 1 < len(everything) // 4
