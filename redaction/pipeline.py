@@ -105,7 +105,7 @@ def detect_faces(
     if sha256 is None:
         sha256 = sha256_file(info.path, cancel=cancel)
     detector = ParallelDetector(min_score=p.min_score)
-    warm_up_in_background()
+    age_model = warm_up_in_background()
     try:
         with single_threaded_opencv():
             tracker = FaceTracker(info.width, info.height, info.fps, detector, p.tracker)
@@ -116,6 +116,8 @@ def detect_faces(
             faces = tracker.finish()
     finally:
         detector.close()
+        # Not left loading native code while the program exits (a clip with no faces never waits for it).
+        age_model.join()
     tracks = _plan_tracks(faces, info, p, with_minors=True, cancel=cancel)
     return Plan(video=info.video_ref(sha256), tracks=tracks, engine=_engine_record(p, detector, started))
 
@@ -188,7 +190,7 @@ def redact(
     paths, original_sha256 = prepare_package(info, release, cancel)
     copy_original(info.path, paths.original_copy, original_sha256, cancel)
     detector = ParallelDetector(min_score=p.min_score)
-    warm_up_in_background()
+    age_model = warm_up_in_background()
     tracker = FaceTracker(info.width, info.height, info.fps, detector, p.tracker)
     # A frame is final once no carry-back can reach it, nor a neighbour's box merge into it.
     delay = tracker.reach + p.padding.neighbours + 1
@@ -257,6 +259,7 @@ def redact(
         raise
     finally:
         minors.shutdown(wait=True)
+        age_model.join()
     package = ReleasePackage(paths, original_sha256, release_sha256, manifest, result)
     return RedactResult(package, plan, time.perf_counter() - started)
 
