@@ -89,8 +89,6 @@ class FaceDetector:
         self.min_score = min_score
         with _native_logs_silenced():  # LiteRT announces its XNNPACK delegate on stderr
             self._models = {model: BlazeFace(model, min_score) for model in MODEL_INPUT}
-            for model, network in self._models.items():
-                network.detect(np.zeros((MODEL_INPUT[model], MODEL_INPUT[model], 3), np.uint8))
         self.calls = {"full": 0, "short": 0}
 
     def close(self) -> None:
@@ -237,8 +235,9 @@ class ParallelDetector:
 
 @contextlib.contextmanager
 def _native_logs_silenced() -> Iterator[None]:
-    """Hide the banners LiteRT's C++ prints on stderr while a network starts: a records officer should see progress and plain errors only.
-    (They bypass Python logging, so the file descriptor itself is pointed elsewhere.)"""
+    """Hide the banners LiteRT's C++ prints on stderr while a network starts: a records
+    officer should see progress and plain errors only. (They bypass Python logging, so
+    the file descriptor itself is pointed elsewhere.)"""
     try:
         saved = os.dup(2)
     except OSError:
