@@ -505,12 +505,15 @@ class FaceTracker:
                         break
                 else:
                     blind.clear()
-                if _looks_checkable(box) and likeness(look, prev.gray, box) < p.gone_below:
-                    unlike.append(prev.index)
-                    if len(unlike) >= p.gone_frames:
-                        break  # the face was not there yet (it appeared, or stepped out from behind)
-                else:
-                    unlike.clear()
+            # Checked at the edge too (``likeness`` cannot tell when the middle of the face is
+            # cut off, and then says alike): a large face near the bottom edge was otherwise
+            # held there, where it never was, for the whole reach.
+            if _looks_checkable(box) and likeness(look, prev.gray, box) < p.gone_below:
+                unlike.append(prev.index)
+                if len(unlike) >= p.gone_frames:
+                    break  # the face was not there yet (it appeared, or stepped out from behind)
+            else:
+                unlike.clear()
             track.observations[prev.index] = FaceObservation(
                 prev.index, box, index - prev.index, own is not None
             )

@@ -90,6 +90,19 @@ def test_a_face_found_late_is_carried_back_to_where_it_appeared_and_no_further()
     assert all(track.box(i) is not None for i in range(track.first_frame, 40))
 
 
+def test_a_face_cut_by_the_bottom_edge_is_not_carried_back_over_frames_without_it():
+    # 54 of the patch's 64 rows in the picture: the face box is under 90% inside, where
+    # carrying back neither counts against its reach (the face may be walking in)...
+    video = frames(40, lambda i: (120, H - 54) if i >= 8 else None)
+    script = {i: [(detection_box(120, H - 54), 0.95)] for i in range(25, 40)}
+    tracker = run(video, script)
+    (track,) = tracker.finish()
+    assert track.box(25).clipped(W, H).area < 0.9 * track.box(25).area
+    # ... but where it does not look like the face, it still stops.
+    assert track.first_frame >= 8 - 4, "held at the edge over frames where there was no face"
+    assert track.first_frame <= 9, "not carried back to the face's first frames"
+
+
 def test_a_weak_detection_that_is_never_confirmed_leaves_no_track():
     video = frames(20, lambda i: None)
     script = {5: [(detection_box(100, 100), 0.55)]}  # one weak hit on a textured wall
