@@ -380,11 +380,14 @@ class FaceTracker:
                 continue
             if any(det.face_box().iou(t.box(index)) > 0.3 for t in self.tracks if t.box(index) is not None):
                 continue  # already covered by a track matched to another detection
-            lost = self._lost_match(det.face_box(), index)
+            sure = det.score >= self.params.sure_score
+            # A weak detection where a lost face should be is more often something else (its
+            # tail follows the camera off the edge, onto scenery); it must be confirmed like
+            # any new one before it may extend the old track and paint the gap.
+            lost = self._lost_match(det.face_box(), index) if sure else None
             if lost is not None:
                 self._revive(lost, det, index, frame)
                 continue
-            sure = det.score >= self.params.sure_score
             track = FaceTrack(self._next_id, found_by=det.level, confirmed=sure)
             self._next_id += 1
             self.tracks.append(track)

@@ -103,6 +103,34 @@ def test_a_face_cut_by_the_bottom_edge_is_not_carried_back_over_frames_without_i
     assert track.first_frame <= 9, "not carried back to the face's first frames"
 
 
+class ShortRangeOnlyAfter(ScriptedDetector):
+    """From frame ``start`` on, only short-range looks report: a weak pattern full-range rejects."""
+
+    def __init__(self, script, start: int) -> None:  # noqa: ANN001
+        super().__init__(script)
+        self.start = start
+
+    def detect_all(self, frame: YuvFrame, regions: list[Region]) -> list[Detection]:
+        found = super().detect_all(frame, regions)
+        return found if self.frame < self.start else [d for d in found if d.model == "short"]
+
+
+def test_a_weak_detection_where_a_lost_face_should_be_does_not_bring_it_back():
+    video = frames(90, lambda i: (100, 100) if i < 20 else None)  # the face leaves at 20
+    script = {i: [(detection_box(100, 100), 0.95)] for i in range(0, 20)}
+    script |= {i: [(detection_box(104, 100), 0.6)] for i in range(50, 90)}  # scenery, weakly
+    detector = ShortRangeOnlyAfter(script, start=50)
+    tracker = FaceTracker(W, H, 30.0, detector)
+    for frame in video:
+        detector.frame = frame.index
+        tracker.process(frame.index, frame, frame.y)
+    tracks = tracker.finish()
+    assert tracks, "the face itself was lost"
+    covered = {i for t in tracks for i in t.observations}
+    assert not covered & set(range(50, 90)), "a weak, unconfirmed pattern extended the lost face's track"
+    assert not covered & set(range(20 + TrackerParams().tail_frames + 1, 50)), "the gap was painted"
+
+
 def test_a_weak_detection_that_is_never_confirmed_leaves_no_track():
     video = frames(20, lambda i: None)
     script = {5: [(detection_box(100, 100), 0.55)]}  # one weak hit on a textured wall
