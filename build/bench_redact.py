@@ -9,7 +9,10 @@ Prints, for a generated 1280x720 30 fps clip (or any --size/--seconds):
 * peak resident memory of the redact process for the clip and for a clip
   three times longer (it should not grow with length);
 * with the bench kit (``--kit ../shared/bench``): the clip is the kit's
-  footage and the release is scored (recall, longest leak, over-redaction).
+  footage and the release is scored (recall, longest leak, over-redaction);
+* with ``--without-detection``: also ``redact`` with a detector that finds
+  nothing, beside the same plain re-encodes: what decoding, encoding and the
+  release package cost alone (the floor under any detector).
 
 Timings are figures to read, not pass/fail tests.
 
@@ -34,6 +37,10 @@ REDACT_AND_MEASURE = """
 import resource, sys, time
 sys.path.insert(0, {root!r})
 from redaction.pipeline import redact
+if {blind!r}:
+    import redaction.detect
+    redaction.detect.ParallelDetector.detect_all = lambda self, frame, regions: []
+    redaction.detect.ParallelDetector.detect = lambda self, frame, region: []
 t = time.perf_counter()
 r = redact({src!r}, {out!r}, preset={preset!r})
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(r.plan.tracks))
@@ -98,12 +105,13 @@ def plain_ffmpeg(src: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def redact_run(src: Path, out: Path, preset: str) -> tuple[float, int, int]:
-    """(seconds inside redact, peak RSS in MiB, tracks) from a fresh process."""
+def redact_run(src: Path, out: Path, preset: str, blind: bool = False) -> tuple[float, int, int]:
+    """(seconds inside redact, peak RSS in MiB, tracks) from a fresh process; ``blind``: with
+    a detector that finds nothing."""
     for stale in out.parent.glob(out.stem + "*"):
         stale.chmod(0o644)
         stale.unlink()
-    code = REDACT_AND_MEASURE.format(root=str(ROOT), src=str(src), out=str(out), preset=preset)
+    code = REDACT_AND_MEASURE.format(root=str(ROOT), src=str(src), out=str(out), preset=preset, blind=blind)
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     seconds, rss_kib, tracks = done.stdout.strip().splitlines()[-1].split()
     return float(seconds), int(rss_kib) // 1024, int(tracks)
@@ -119,6 +127,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--no-memory", action="store_true", help="skip the longer clip")
     ap.add_argument("--preset", default=None, help="x264 preset for the release (default: the engine's)")
+    ap.add_argument(
+        "--without-detection", action="store_true", help="also time redact with a detector that finds nothing"
+    )
     args = ap.parse_args()
     if args.preset is None:
         sys.path.insert(0, str(ROOT))
@@ -131,11 +142,13 @@ def main() -> None:
         src = tmp / "clip.mp4"
         truth = make_clip(src, args, args.seconds)
         frames = round(args.seconds * 30)
-        plain, mine, rss, tracks = [], [], 0, 0
+        plain, mine, blind, rss, tracks = [], [], [], 0, 0
         for _ in range(args.repeat):
             plain.append(plain_ffmpeg(src, tmp / "plain.mp4"))
             seconds, rss, tracks = redact_run(src, tmp / "release.mp4", args.preset)
             mine.append(seconds)
+            if args.without_detection:
+                blind.append(redact_run(src, tmp / "blind.mp4", args.preset, blind=True)[0])
         report = {
             "release_preset": args.preset,
             "clip": f"{args.size} {args.seconds:g} s ({frames} frames)"
@@ -148,6 +161,9 @@ def main() -> None:
             "tracks": tracks,
             "peak_rss_mib": rss,
         }
+        if blind:
+            report["redact_without_detection_s"] = round(min(blind), 2)
+            report["ratio_without_detection"] = round(min(blind) / min(plain), 2)
         if not args.no_memory:
             longer = tmp / "longer.mp4"
             make_clip(longer, args, args.seconds * 3)
