@@ -70,8 +70,13 @@ def detection_box(x: float, y: float) -> Box:
     return Box(x + 6, y + 8, 52, 48)
 
 
-def run(video: list[YuvFrame], script, params: TrackerParams | None = None) -> FaceTracker:  # noqa: ANN001
-    detector = ScriptedDetector(script)
+def run(
+    video: list[YuvFrame],
+    script,  # noqa: ANN001
+    params: TrackerParams | None = None,
+    detector: ScriptedDetector | None = None,
+) -> FaceTracker:
+    detector = detector or ScriptedDetector(script)
     tracker = FaceTracker(W, H, 30.0, detector, params)
     for frame in video:
         detector.frame = frame.index
@@ -119,13 +124,8 @@ def test_a_weak_detection_where_a_lost_face_should_be_does_not_bring_it_back():
     video = frames(90, lambda i: (100, 100) if i < 20 else None)  # the face leaves at 20
     script = {i: [(detection_box(100, 100), 0.95)] for i in range(0, 20)}
     script |= {i: [(detection_box(104, 100), 0.6)] for i in range(50, 90)}  # scenery, weakly
-    detector = ShortRangeOnlyAfter(script, start=50)
-    tracker = FaceTracker(W, H, 30.0, detector)
-    for frame in video:
-        detector.frame = frame.index
-        tracker.process(frame.index, frame, frame.y)
-    tracks = tracker.finish()
-    assert tracks, "the face itself was lost"
+    tracks = run(video, script, detector=ShortRangeOnlyAfter(script, start=50)).finish()
+    assert tracks, "the face was never tracked"
     covered = {i for t in tracks for i in t.observations}
     assert not covered & set(range(50, 90)), "a weak, unconfirmed pattern extended the lost face's track"
     assert not covered & set(range(20 + TrackerParams().tail_frames + 1, 50)), "the gap was painted"
