@@ -17,7 +17,8 @@ One pass over the video, frame by frame, constant memory:
 5. A track that leaves the picture is followed with the camera for a few
    seconds (the officer may turn back). One the detector keeps missing is
    *lost*: its box ends where the face was last seen, but for three seconds a
-   detection where it should be brings it back, bridging the gap.
+   sure detection where it should be brings it back, bridging the gap (a weak
+   one there starts a new track, which must be confirmed first).
 
 The output is, per track, a face box on every frame it covers, with how sure
 we are (frames since the detector last confirmed it). Turning that into
